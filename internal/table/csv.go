@@ -1,0 +1,228 @@
+package table
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pseudokit/pseudokit/internal/csvio"
+)
+
+// CSVOptions configure a CSV reader.
+type CSVOptions struct {
+	// Comma is the delimiter; 0 detects it from the header line.
+	Comma byte
+	// Encoding is the file's character encoding (default UTF-8).
+	Encoding csvio.Encoding
+	// File names the file in errors.
+	File string
+	// BatchRows is the number of rows a batch (default DefaultBatchRows).
+	BatchRows int
+	// Allocator allocates batches (default memory.DefaultAllocator).
+	Allocator memory.Allocator
+}
+
+// CSVReader reads a CSV file with a header line as batches of string columns.
+type CSVReader struct {
+	r      *csvio.Reader
+	schema *arrow.Schema
+	bs     []*array.StringBuilder
+	rows   int
+	mem    memory.Allocator
+	lines  []int // first line of each row of the last batch
+	first  int64 // row number (1-based) of the last batch's first row
+	done   bool
+}
+
+// NewCSVReader reads the header of r and returns a reader for its records.
+func NewCSVReader(r io.Reader, o CSVOptions) (*CSVReader, error) {
+	cr := csvio.NewReader(r)
+	cr.Comma = o.Comma
+	cr.Encoding = o.Encoding
+	cr.File = o.File
+	header, err := cr.ReadHeader()
+	if err != nil {
+		return nil, err
+	}
+	fields := make([]arrow.Field, len(header))
+	for i, h := range header {
+		fields[i] = arrow.Field{Name: h, Type: arrow.BinaryTypes.String, Nullable: true}
+	}
+	mem := o.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	rows := o.BatchRows
+	if rows <= 0 {
+		rows = DefaultBatchRows
+	}
+	return &CSVReader{r: cr, schema: arrow.NewSchema(fields, nil), rows: rows, mem: mem}, nil
+}
+
+// Schema returns the schema: one string column per header field.
+func (r *CSVReader) Schema() *arrow.Schema { return r.schema }
+
+// Dialect returns the detected dialect (delimiter, line ending, BOM, encoding).
+func (r *CSVReader) Dialect() csvio.Dialect { return r.r.Dialect() }
+
+// Line returns the input line on which data row row (1-based) starts, if
+// that row is in the last batch returned, or 0.
+func (r *CSVReader) Line(row int64) int {
+	i := row - r.first
+	if i < 0 || i >= int64(len(r.lines)) {
+		return 0
+	}
+	return r.lines[i]
+}
+
+// Next reads up to BatchRows records.
+func (r *CSVReader) Next() (arrow.RecordBatch, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	if r.bs == nil {
+		for range r.schema.Fields() {
+			r.bs = append(r.bs, array.NewStringBuilder(r.mem))
+		}
+	}
+	r.first += int64(len(r.lines))
+	r.lines = r.lines[:0]
+	n := 0
+	for n < r.rows {
+		rec, err := r.r.Read()
+		if errors.Is(err, io.EOF) {
+			r.done = true
+			break
+		}
+		if err != nil {
+			for _, b := range r.bs {
+				b.Release()
+			}
+			r.bs = nil
+			return nil, err
+		}
+		for i, f := range rec.Fields {
+			r.bs[i].BinaryBuilder.Append(f)
+		}
+		r.lines = append(r.lines, rec.Line)
+		n++
+	}
+	if r.first == 0 {
+		r.first = 1
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	cols := make([]arrow.Array, len(r.bs))
+	for i, b := range r.bs {
+		cols[i] = b.NewArray()
+	}
+	rec := array.NewRecordBatch(r.schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, nil
+}
+
+// Close releases the builders.
+func (r *CSVReader) Close() error {
+	for _, b := range r.bs {
+		b.Release()
+	}
+	r.bs = nil
+	return nil
+}
+
+// CSVWriter writes record batches as CSV with a header line. Nulls become
+// empty fields; non-string columns are formatted as text.
+type CSVWriter struct {
+	w      *csvio.Writer
+	schema *arrow.Schema
+	fields [][]byte
+	bufs   [][]byte
+	header bool
+}
+
+// NewCSVWriter returns a writer of schema's columns to w in dialect d.
+func NewCSVWriter(w io.Writer, schema *arrow.Schema, d csvio.Dialect) *CSVWriter {
+	if d.Comma == 0 {
+		d.Comma = ','
+	}
+	n := len(schema.Fields())
+	return &CSVWriter{w: csvio.NewWriter(w, d), schema: schema, fields: make([][]byte, n), bufs: make([][]byte, n)}
+}
+
+func (w *CSVWriter) writeHeader() error {
+	w.header = true
+	for i, f := range w.schema.Fields() {
+		w.fields[i] = []byte(f.Name)
+	}
+	return w.w.Write(w.fields)
+}
+
+// Write writes the batch's rows.
+func (w *CSVWriter) Write(rec arrow.RecordBatch) error {
+	if !w.header {
+		if err := w.writeHeader(); err != nil {
+			return err
+		}
+	}
+	if !rec.Schema().Equal(w.schema) {
+		return errors.New("table: batch schema differs from the CSV writer's")
+	}
+	cols := rec.Columns()
+	for row := 0; row < int(rec.NumRows()); row++ {
+		for i, c := range cols {
+			w.fields[i] = w.appendValue(w.bufs[i][:0], c, row)
+			w.bufs[i] = w.fields[i][:0]
+		}
+		if err := w.w.Write(w.fields); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendValue appends the text of c's row-th value to dst.
+func (w *CSVWriter) appendValue(dst []byte, c arrow.Array, row int) []byte {
+	if c.IsNull(row) {
+		return dst
+	}
+	switch a := c.(type) {
+	case *array.String:
+		return append(dst, a.Value(row)...)
+	case *array.LargeString:
+		return append(dst, a.Value(row)...)
+	case *array.Binary:
+		return append(dst, a.Value(row)...)
+	case *array.Int64:
+		return strconv.AppendInt(dst, a.Value(row), 10)
+	case *array.Int32:
+		return strconv.AppendInt(dst, int64(a.Value(row)), 10)
+	case *array.Float64:
+		return strconv.AppendFloat(dst, a.Value(row), 'g', -1, 64)
+	case *array.Boolean:
+		return strconv.AppendBool(dst, a.Value(row))
+	case *array.Dictionary:
+		return w.appendValue(dst, a.Dictionary(), a.GetValueIndex(row))
+	}
+	return append(dst, c.ValueStr(row)...)
+}
+
+// Close writes the header if no batch came, and flushes.
+func (w *CSVWriter) Close() error {
+	if !w.header {
+		if err := w.writeHeader(); err != nil {
+			return err
+		}
+	}
+	if err := w.w.Flush(); err != nil {
+		return fmt.Errorf("writing CSV: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package table
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// An Output is a file written atomically: data go to a temporary file beside
+// the target (created with O_EXCL, mode 0600), which Commit syncs and renames
+// into place and Abort removes. The target appears complete or not at all;
+// an existing target is replaced only on Commit. The path "-" writes to
+// standard output, which cannot be atomic.
+type Output struct {
+	hash hash.Hash
+	path string
+	tmp  *os.File
+	bw   *bufio.Writer
+	std  io.Writer
+	done bool
+}
+
+// Stdout is where Create("-") writes; tests may replace it.
+var Stdout io.Writer = os.Stdout
+
+// CreateOutput starts writing path.
+func CreateOutput(path string) (*Output, error) {
+	if path == "-" {
+		bw := bufio.NewWriterSize(Stdout, 1<<20)
+		return &Output{path: path, bw: bw, std: Stdout, hash: sha256.New()}, nil
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory", path)
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	tmpPath := filepath.Join(dir, "."+base+".pseudokit-"+hex.EncodeToString(rnd[:])+".tmp")
+	f, err := os.OpenFile(tmpPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write to %s: %w", dir, errors.Unwrap(err))
+	}
+	return &Output{path: path, tmp: f, bw: bufio.NewWriterSize(f, 1<<20), hash: sha256.New()}, nil
+}
+
+// Write buffers p for the output.
+func (o *Output) Write(p []byte) (int, error) {
+	o.hash.Write(p)
+	return o.bw.Write(p)
+}
+
+// SHA256 returns the hex SHA-256 of everything written so far.
+func (o *Output) SHA256() string { return hex.EncodeToString(o.hash.Sum(nil)) }
+
+// Path returns the target path.
+func (o *Output) Path() string { return o.path }
+
+// Commit flushes, syncs and renames the output into place.
+func (o *Output) Commit() error {
+	if o.done {
+		return errors.New("output already finished")
+	}
+	o.done = true
+	if err := o.bw.Flush(); err != nil {
+		o.remove()
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	if o.tmp == nil {
+		return nil
+	}
+	if err := o.tmp.Sync(); err != nil {
+		o.remove()
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	if err := o.tmp.Close(); err != nil {
+		os.Remove(o.tmp.Name())
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	if err := os.Rename(o.tmp.Name(), o.path); err != nil {
+		os.Remove(o.tmp.Name())
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	syncDir(filepath.Dir(o.path))
+	return nil
+}
+
+// Abort discards the output. It is safe to call after Commit (then it does nothing).
+func (o *Output) Abort() {
+	if o.done {
+		return
+	}
+	o.done = true
+	if o.tmp != nil {
+		o.remove()
+	}
+}
+
+func (o *Output) remove() {
+	if o.tmp != nil {
+		o.tmp.Close()
+		os.Remove(o.tmp.Name())
+	}
+}
+
+// syncDir makes a rename durable (best effort: not every platform can).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

@@ -1,0 +1,364 @@
+package pseudo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pseudokit/pseudokit/internal/csvio"
+	"github.com/pseudokit/pseudokit/internal/table"
+	"github.com/pseudokit/pseudokit/keyvault"
+)
+
+// Encoding names a CSV file's character encoding.
+type Encoding string
+
+// The CSV encodings.
+const (
+	UTF8        Encoding = "utf-8"
+	Latin1      Encoding = "latin1"
+	Windows1252 Encoding = "windows-1252"
+)
+
+// ParseEncoding returns the Encoding named s ("" means UTF-8). It accepts
+// common aliases (utf8, iso-8859-1, cp1252).
+func ParseEncoding(s string) (Encoding, error) {
+	switch s {
+	case "", "utf-8", "utf8", "UTF-8":
+		return UTF8, nil
+	case "latin1", "latin-1", "iso-8859-1", "ISO-8859-1":
+		return Latin1, nil
+	case "windows-1252", "cp1252", "Windows-1252":
+		return Windows1252, nil
+	}
+	return "", fmt.Errorf("unknown encoding %q (want utf-8, latin1 or windows-1252)", s)
+}
+
+func (e Encoding) csv() csvio.Encoding {
+	switch e {
+	case Latin1:
+		return csvio.Latin1
+	case Windows1252:
+		return csvio.Windows1252
+	}
+	return csvio.UTF8
+}
+
+// FileJob pseudonymises one dataset file into another, recording the links
+// and an access-log entry in the vault, all or nothing: on any error the
+// vault is unchanged and no output is left behind.
+type FileJob struct {
+	// Vault is the unlocked vault; Rules.Domain must exist in it.
+	Vault *keyvault.Vault
+	// Rules say what to do with each column.
+	Rules *Rules
+	// In and Out are the input and output paths; "-" is standard input/output.
+	In, Out string
+	// From and To override the formats implied by the file names ("csv", "parquet").
+	From, To string
+	// Comma is the input CSV delimiter; 0 detects it.
+	Comma byte
+	// Encoding is the input CSV encoding (default UTF-8).
+	Encoding Encoding
+	// Actor is who runs the job, for the access log (the OS user is recorded too).
+	Actor string
+	// Command is the command line recorded in the access log (without secrets).
+	Command string
+	// Progress, if set, is called after each batch with the rows done so far.
+	Progress func(rows int64)
+	// Stdin is read for In == "-" (default os.Stdin).
+	Stdin io.Reader
+	// Allocator allocates batches (default memory.DefaultAllocator).
+	Allocator memory.Allocator
+}
+
+// Result reports what a FileJob did, in counts and digests only.
+type Result struct {
+	Summary
+	// Domain is the pseudonymisation domain.
+	Domain string `json:"domain"`
+	// InputSHA256 and OutputSHA256 are hex SHA-256 digests of the files' bytes.
+	InputSHA256  string `json:"input_sha256"`
+	OutputSHA256 string `json:"output_sha256"`
+	// NewLinks and ExistingLinks count the identifiers new to the vault and
+	// those it already held.
+	NewLinks      int `json:"new_links"`
+	ExistingLinks int `json:"existing_links"`
+	// Duration is the run's wall time.
+	Duration time.Duration `json:"-"`
+}
+
+// Run performs the job.
+func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
+	start := time.Now()
+	inFmt, err := table.FormatOf(j.In, j.From)
+	if err != nil {
+		return nil, err
+	}
+	outFmt, err := table.FormatOf(j.Out, j.To)
+	if err != nil {
+		return nil, err
+	}
+	if j.In != "-" && j.Out != "-" && sameFile(j.In, j.Out) {
+		return nil, fmt.Errorf("%s: input and output are the same file", j.Out)
+	}
+	rules := *j.Rules
+	if err := rules.Check(); err != nil {
+		return nil, err
+	}
+	dom, err := j.Vault.Domain(rules.Domain)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := j.Vault.DomainSecret(rules.Domain)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(secret)
+
+	in, err := openInput(j, inFmt)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+
+	tx, err := j.Vault.Begin(ctx, rules.Domain)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
+	p, err := New(&rules, Options{DomainSecret: secret, Random: dom.Scheme == keyvault.SchemeRandom, Linker: tx, Allocator: j.Allocator})
+	if err != nil {
+		return nil, err
+	}
+	outSchema, err := p.Bind(in.r.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name(j.In), err)
+	}
+	out, err := table.CreateOutput(j.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Abort()
+	w, err := newWriter(out, outSchema, outFmt, in, &rules)
+	if err != nil {
+		return nil, err
+	}
+	if err := pump(ctx, in, p, w, j); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name(j.Out), err)
+	}
+	sum := p.Summary()
+	res = &Result{Summary: sum, Domain: rules.Domain, InputSHA256: in.digest(), OutputSHA256: out.SHA256()}
+	res.NewLinks, res.ExistingLinks = tx.Counts()
+	entry := keyvault.Entry{
+		Action: "pseudonymize",
+		Actor:  j.Actor,
+		Details: map[string]any{
+			"command":        j.Command,
+			"domain":         rules.Domain,
+			"input_sha256":   res.InputSHA256,
+			"output_sha256":  res.OutputSHA256,
+			"rows":           sum.Rows,
+			"new_links":      res.NewLinks,
+			"existing_links": res.ExistingLinks,
+		},
+	}
+	if err := tx.Commit(entry); err != nil {
+		return nil, err
+	}
+	committed = true
+	if err := out.Commit(); err != nil {
+		return nil, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// pump moves batches from the input through the Pseudonymizer to the writer.
+func pump(ctx context.Context, in *input, p *Pseudonymizer, w table.Writer, j *FileJob) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := in.r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return inputError(j.In, err)
+		}
+		out, err := p.Transform(rec)
+		rec.Release()
+		if err != nil {
+			var re *RowError
+			if errors.As(err, &re) {
+				re.File = name(j.In)
+				if cr, ok := in.r.(*table.CSVReader); ok {
+					re.Line = cr.Line(re.Row)
+				}
+			}
+			return err
+		}
+		err = w.Write(out)
+		out.Release()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name(j.Out), err)
+		}
+		if j.Progress != nil {
+			j.Progress(p.rows)
+		}
+	}
+}
+
+// inputError names the input file in a reading error that does not already.
+func inputError(file string, err error) error {
+	var pe *csvio.ParseError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name(file), err)
+}
+
+func name(path string) string {
+	if path == "-" {
+		return "<stdin>"
+	}
+	return path
+}
+
+// input is an open dataset being read and hashed.
+type input struct {
+	r      table.Reader
+	f      *os.File
+	h      hashReader
+	digest func() string
+}
+
+type hashReader struct {
+	r io.Reader
+	h interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+}
+
+func (h *hashReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	return n, err
+}
+
+func (in *input) close() {
+	if in.r != nil {
+		in.r.Close()
+	}
+	if in.f != nil {
+		in.f.Close()
+	}
+}
+
+func openInput(j *FileJob, f table.Format) (*input, error) {
+	in := &input{}
+	var src io.Reader
+	if j.In == "-" {
+		src = j.Stdin
+		if src == nil {
+			src = os.Stdin
+		}
+	} else {
+		fh, err := os.Open(j.In)
+		if err != nil {
+			return nil, err
+		}
+		in.f = fh
+		src = fh
+	}
+	h := sha256.New()
+	switch f {
+	case table.CSV:
+		hr := &hashReader{r: src, h: h}
+		r, err := table.NewCSVReader(hr, table.CSVOptions{Comma: j.Comma, Encoding: j.Encoding.csv(), File: name(j.In), Allocator: j.Allocator})
+		if err != nil {
+			in.close()
+			return nil, err
+		}
+		in.r = r
+		in.digest = func() string {
+			io.Copy(h, src) // anything after the last record (nothing, normally)
+			return hex.EncodeToString(h.Sum(nil))
+		}
+	default:
+		var ra interface {
+			io.ReaderAt
+			io.Seeker
+		}
+		if in.f != nil {
+			if _, err := io.Copy(h, in.f); err != nil {
+				in.close()
+				return nil, err
+			}
+			ra = in.f
+		} else {
+			// Parquet needs random access: standard input is held in memory.
+			b, err := io.ReadAll(src)
+			if err != nil {
+				return nil, err
+			}
+			h.Write(b)
+			ra = bytes.NewReader(b)
+		}
+		r, err := table.NewParquetReader(ra, 0, j.Allocator)
+		if err != nil {
+			in.close()
+			return nil, fmt.Errorf("%s: %w", name(j.In), err)
+		}
+		in.r = r
+		sum := hex.EncodeToString(h.Sum(nil))
+		in.digest = func() string { return sum }
+	}
+	return in, nil
+}
+
+// newWriter makes the output writer. CSV output keeps the input's CSV
+// dialect (delimiter, line ending, BOM, encoding), so a file from Excel goes
+// back to Excel; code columns are written to Parquet without compression.
+func newWriter(out io.Writer, schema *arrow.Schema, f table.Format, in *input, rules *Rules) (table.Writer, error) {
+	if f == table.CSV {
+		d := csvio.Dialect{Comma: ','}
+		if cr, ok := in.r.(*table.CSVReader); ok {
+			d = cr.Dialect()
+		}
+		return table.NewCSVWriter(out, schema, d), nil
+	}
+	var random []string
+	for _, c := range rules.Columns {
+		if c.Action == ActionCode {
+			random = append(random, c.Column)
+		}
+	}
+	return table.NewParquetWriter(out, schema, table.ParquetOptions{Random: random})
+}
+
+// sameFile reports whether a and b name the same existing file.
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}

@@ -193,7 +193,12 @@ func ParseRules(r io.Reader) (*Rules, error) {
 			if v.Kind != yaml.MappingNode {
 				return nil, &RuleError{Line: v.Line, Err: errors.New("columns must be a mapping from column name to rule")}
 			}
+			cols := map[string]bool{}
 			for j := 0; j+1 < len(v.Content); j += 2 {
+				if k := v.Content[j]; cols[k.Value] {
+					return nil, &RuleError{Line: k.Line, Err: fmt.Errorf("column %q has two rules", k.Value)}
+				}
+				cols[v.Content[j].Value] = true
 				cr, err := parseColumnRule(v.Content[j], v.Content[j+1])
 				if err != nil {
 					return nil, err

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check pseudokit has. The README's test command and .ci/run both call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== go vet"
+go vet ./...
+
+echo "== unformatted files"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go test"
+go test ./...
+
+echo "== Parquet interop (nested module, xitongsys/parquet-go)"
+(cd interop && go test ./...)
+
+echo "== short fuzz runs (${FUZZTIME:=5s} each)"
+# Every Fuzz target in the root module, found from the test files.
+grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./interop/' | while read -r f; do
+  pkg="./$(dirname "${f#./}")"
+  for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+    echo "-- $pkg $target"
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" > /tmp/pseudokit-fuzz.log 2>&1 || { cat /tmp/pseudokit-fuzz.log; exit 1; }
+  done
+done
+echo "all checks passed"

@@ -77,6 +77,8 @@ type FileJob struct {
 	Progress func(rows int64)
 	// Stdin is read for In == "-" (default os.Stdin).
 	Stdin io.Reader
+	// Stdout is written for Out == "-" (default os.Stdout).
+	Stdout io.Writer
 	// Allocator allocates batches (default memory.DefaultAllocator).
 	Allocator memory.Allocator
 }
@@ -149,7 +151,7 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name(j.In), err)
 	}
-	out, err := table.CreateOutput(j.Out)
+	out, err := table.CreateOutput(j.Out, j.Stdout)
 	if err != nil {
 		return nil, err
 	}

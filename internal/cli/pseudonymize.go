@@ -76,7 +76,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	job := &pseudo.FileJob{
 		Vault: v, Rules: rules, In: in, Out: out, From: *from, To: *to,
 		Comma: comma, Encoding: encoding, Actor: vf.actor, Command: "pseudonymize",
-		Progress: prog.update, Stdin: e.Stdin,
+		Progress: prog.update, Stdin: e.Stdin, Stdout: e.Stdout,
 	}
 	res, err := job.Run(ctx)
 	prog.done()

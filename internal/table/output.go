@@ -23,18 +23,17 @@ type Output struct {
 	path string
 	tmp  *os.File
 	bw   *bufio.Writer
-	std  io.Writer
 	done bool
 }
 
-// Stdout is where Create("-") writes; tests may replace it.
-var Stdout io.Writer = os.Stdout
-
-// CreateOutput starts writing path.
-func CreateOutput(path string) (*Output, error) {
+// CreateOutput starts writing path; for "-" it writes to stdout (os.Stdout if nil).
+func CreateOutput(path string, stdout io.Writer) (*Output, error) {
 	if path == "-" {
-		bw := bufio.NewWriterSize(Stdout, 1<<20)
-		return &Output{path: path, bw: bw, std: Stdout, hash: sha256.New()}, nil
+		if stdout == nil {
+			stdout = os.Stdout
+		}
+		bw := bufio.NewWriterSize(stdout, 1<<20)
+		return &Output{path: path, bw: bw, hash: sha256.New()}, nil
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {

@@ -1,0 +1,161 @@
+package table
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pseudokit/pseudokit/internal/csvio"
+)
+
+func TestCSVToParquetAndBack(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	in := "a;b;c\r\n1;\"x\r\ny\";\r\n2;;z\r\n3;q;\"\"\"\"\r\n"
+	r, err := NewCSVReader(strings.NewReader(in), CSVOptions{BatchRows: 2, Allocator: mem})
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, byte(';'), r.Dialect().Comma)
+
+	var pq bytes.Buffer
+	w, err := NewParquetWriter(&pq, r.Schema(), ParquetOptions{Random: []string{"a"}, Allocator: mem, Metadata: map[string]string{"k": "v"}})
+	require.NoError(t, err)
+	batches := 0
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		batches++
+		if batches == 2 {
+			require.Equal(t, 5, r.Line(3), "row 3 starts on line 5 (row 1 spans two lines)")
+			require.Equal(t, 0, r.Line(1), "row 1 is not in the last batch")
+		}
+		require.NoError(t, w.Write(rec))
+		rec.Release()
+	}
+	require.Equal(t, 2, batches)
+	require.NoError(t, w.Close())
+
+	pr, err := NewParquetReader(bytes.NewReader(pq.Bytes()), 0, mem)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), pr.NumRows())
+	var out bytes.Buffer
+	cw := NewCSVWriter(&out, pr.Schema(), r.Dialect())
+	for {
+		rec, err := pr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		require.NoError(t, cw.Write(rec))
+		rec.Release()
+	}
+	require.NoError(t, cw.Close())
+	require.NoError(t, pr.Close())
+	require.Equal(t, in, out.String())
+}
+
+func TestCSVWriterTypes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "b", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "d", Type: arrow.FixedWidthTypes.Date32},
+	}, nil)
+	bld := array.NewRecordBuilder(mem, schema)
+	defer bld.Release()
+	bld.Field(0).(*array.Int64Builder).AppendValues([]int64{-5, 0}, []bool{true, false})
+	bld.Field(1).(*array.Float64Builder).AppendValues([]float64{0.1, 1e21}, nil)
+	bld.Field(2).(*array.BooleanBuilder).AppendValues([]bool{true, false}, nil)
+	bld.Field(3).(*array.Date32Builder).AppendValues([]arrow.Date32{0, 19000}, nil)
+	rec := bld.NewRecordBatch()
+	defer rec.Release()
+	var out bytes.Buffer
+	w := NewCSVWriter(&out, schema, csvio.Dialect{})
+	require.NoError(t, w.Write(rec))
+	require.NoError(t, w.Close())
+	require.Equal(t, "i,f,b,d\n-5,0.1,true,1970-01-01\n,1e+21,false,2022-01-08\n", out.String())
+}
+
+func TestOutputAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.csv")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
+
+	o, err := CreateOutput(path, nil)
+	require.NoError(t, err)
+	o.Write([]byte("new"))
+	o.Abort()
+	got, _ := os.ReadFile(path)
+	require.Equal(t, "old", string(got), "abort keeps the old file")
+	entries, _ := os.ReadDir(dir)
+	require.Len(t, entries, 1, "no temporary file left")
+
+	o, err = CreateOutput(path, nil)
+	require.NoError(t, err)
+	o.Write([]byte("new"))
+	require.NoError(t, o.Commit())
+	o.Abort() // no effect after commit
+	got, _ = os.ReadFile(path)
+	require.Equal(t, "new", string(got))
+	fi, _ := os.Stat(path)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.Equal(t, "1150" /* sha256("new") prefix */, o.SHA256()[:4])
+
+	_, err = CreateOutput(filepath.Join(dir, "missing", "x.csv"), nil)
+	require.Error(t, err)
+	_, err = CreateOutput(dir, nil)
+	require.ErrorContains(t, err, "is a directory")
+}
+
+func TestParquetRejectsGarbage(t *testing.T) {
+	for _, in := range [][]byte{nil, []byte("PAR1"), []byte("PAR1garbagePAR1"), bytes.Repeat([]byte{0}, 100)} {
+		_, err := NewParquetReader(bytes.NewReader(in), 0, nil)
+		require.ErrorIs(t, err, ErrNotParquet)
+	}
+}
+
+// FuzzParquetReader feeds arbitrary bytes (seeded with real files) to the
+// Parquet reader: it must return an error or batches, never panic.
+func FuzzParquetReader(f *testing.F) {
+	mem := memory.NewGoAllocator()
+	r, err := NewCSVReader(strings.NewReader("a,b\n1,x\n2,\n"), CSVOptions{Allocator: mem})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var pq bytes.Buffer
+	w, _ := NewParquetWriter(&pq, r.Schema(), ParquetOptions{Random: []string{"a"}})
+	rec, _ := r.Next()
+	w.Write(rec)
+	w.Close()
+	f.Add(pq.Bytes())
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pr, err := NewParquetReader(bytes.NewReader(b), 0, mem)
+		if err != nil {
+			require.ErrorIs(t, err, ErrNotParquet)
+			return
+		}
+		defer pr.Close()
+		for i := 0; i < 100; i++ {
+			rec, err := pr.Next()
+			if err != nil {
+				return
+			}
+			rec.Release()
+		}
+	})
+}

@@ -1,0 +1,80 @@
+package keyvault
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// testKDF makes vault creation and unlocking fast in tests (the documented
+// DefaultKDF test hook).
+var testKDF = KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+func TestMain(m *testing.M) {
+	DefaultKDF = testKDF
+	os.Exit(m.Run())
+}
+
+var testPass = []byte("correct horse battery staple")
+
+func newVault(tb testing.TB) (*Vault, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "project.vault")
+	v, err := Create(path, CreateOptions{Project: "Test project", Passphrase: testPass, Actor: "tester"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { v.Close() })
+	return v, path
+}
+
+// synthNID returns a synthetic 11-digit identity-number-like string.
+func synthNID(i int) string { return fmt.Sprintf("2492%07d", i) }
+
+// testCode returns a code-like string (not a real checked code); codes are
+// spread like real (MAC or random) codes.
+func testCode(prefix byte, i int) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d", i))
+	return fmt.Sprintf("%c%X", prefix, h[:9])
+}
+
+// rawDB opens the vault file as a plain SQLite database, for tests that
+// inspect or damage it behind the vault's back.
+func rawDB(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	uri, err := fileURI(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", uri+"?mode=rw&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustExec(tb testing.TB, db *sql.DB, q string, args ...any) {
+	tb.Helper()
+	if _, err := db.Exec(q, args...); err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+}
+
+func reopen(tb testing.TB, path string) *Vault {
+	tb.Helper()
+	v, err := Open(path, testPass, "tester")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { v.Close() })
+	return v
+}
+
+// jsonNumber is how numbers in Entry.Details read back.
+func jsonNumber(s string) json.Number { return json.Number(s) }

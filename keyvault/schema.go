@@ -1,0 +1,268 @@
+package keyvault
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const (
+	// ApplicationID is the SQLite application_id of a vault file
+	// (ASCII "PSKV"), stored at offset 68 of the file header.
+	ApplicationID = 0x50534B56
+
+	// FormatVersion is the major format version this package writes and the
+	// highest it reads. It is stored in the SQLite header (user_version) and
+	// in meta.format_version.
+	FormatVersion = 1
+
+	// FormatMinor is the minor format version this package writes. Minor
+	// versions only add things older readers of the same major version can
+	// safely ignore.
+	FormatMinor = 0
+)
+
+// schemaV1 is the DDL of format version 1, executed in order by Create.
+// Open compares the file's sqlite_schema against exactly these statements.
+var schemaV1 = []string{
+	`CREATE TABLE meta (
+	key   TEXT PRIMARY KEY NOT NULL,
+	value BLOB
+)`,
+	`CREATE TABLE slots (
+	id          INTEGER PRIMARY KEY,
+	type        TEXT NOT NULL,
+	label       TEXT NOT NULL,
+	created     TEXT NOT NULL,
+	kdf         TEXT,
+	kdf_time    INTEGER,
+	kdf_memory  INTEGER,
+	kdf_threads INTEGER,
+	kdf_salt    BLOB,
+	recipient   TEXT,
+	wrapped     BLOB NOT NULL
+)`,
+	`CREATE TABLE domains (
+	id      INTEGER PRIMARY KEY,
+	name    TEXT NOT NULL UNIQUE,
+	scheme  TEXT NOT NULL,
+	created TEXT NOT NULL
+)`,
+	`CREATE TABLE links (
+	domain  INTEGER NOT NULL REFERENCES domains(id),
+	code    TEXT NOT NULL,
+	kind    TEXT NOT NULL,
+	idx     BLOB NOT NULL,
+	sealed  BLOB,
+	state   TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	changed INTEGER,
+	PRIMARY KEY (domain, code),
+	UNIQUE (domain, idx)
+) WITHOUT ROWID`,
+	`CREATE TABLE log (
+	seq          INTEGER PRIMARY KEY,
+	time         TEXT NOT NULL,
+	os_user      TEXT NOT NULL,
+	host         TEXT NOT NULL,
+	actor        TEXT NOT NULL,
+	action       TEXT NOT NULL,
+	purpose      TEXT NOT NULL,
+	details      TEXT NOT NULL,
+	tool_version TEXT NOT NULL,
+	prev_hash    BLOB NOT NULL,
+	hash         BLOB NOT NULL
+)`,
+	`CREATE TABLE failed_unlocks (
+	id           INTEGER PRIMARY KEY,
+	time         TEXT NOT NULL,
+	os_user      TEXT NOT NULL,
+	host         TEXT NOT NULL,
+	actor        TEXT NOT NULL,
+	tool_version TEXT NOT NULL,
+	reason       TEXT NOT NULL,
+	attempts     INTEGER NOT NULL
+)`,
+}
+
+// synchronous is the SQLite synchronous setting. It is a variable only so
+// that the fuzz tests can turn fsync off; programs must not change it.
+var synchronous = "FULL"
+
+// dsn returns the database/sql data source name for the vault at path.
+// mode=rw makes SQLite refuse to create a missing file.
+func dsn(path string) (string, error) {
+	uri, err := fileURI(path)
+	if err != nil {
+		return "", err
+	}
+	return uri + "?mode=rw" +
+		"&_txlock=immediate" +
+		"&_pragma=busy_timeout(10000)" +
+		"&_pragma=synchronous(" + synchronous + ")" +
+		"&_pragma=secure_delete(ON)" +
+		"&_pragma=foreign_keys(ON)" +
+		"&_pragma=trusted_schema(OFF)" +
+		"&_pragma=cell_size_check(ON)" +
+		"&_pragma=temp_store(MEMORY)" +
+		"&_pragma=cache_size(-131072)", nil
+}
+
+// fileURI turns a file name into an SQLite "file:" URI (absolute path,
+// with '%', '?' and '#' escaped).
+func fileURI(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	abs = filepath.ToSlash(abs)
+	if !strings.HasPrefix(abs, "/") { // Windows drive letter
+		abs = "/" + abs
+	}
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(abs), nil
+}
+
+func openDB(path string) (*sql.DB, error) {
+	name, err := dsn(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", name)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(2)
+	return db, nil
+}
+
+type schemaObject struct{ typ, name, tbl, sql string }
+
+var (
+	expectedSchemaOnce sync.Once
+	expectedSchema     map[string]schemaObject
+	expectedSchemaErr  error
+)
+
+// wantSchema returns the sqlite_schema rows that schemaV1 produces, computed
+// once in an in-memory database so that it always matches the DDL.
+func wantSchema() (map[string]schemaObject, error) {
+	expectedSchemaOnce.Do(func() {
+		db, err := sql.Open("sqlite", ":memory:")
+		if err != nil {
+			expectedSchemaErr = err
+			return
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		for _, s := range schemaV1 {
+			if _, err := db.Exec(s); err != nil {
+				expectedSchemaErr = err
+				return
+			}
+		}
+		expectedSchema, expectedSchemaErr = readSchema(context.Background(), db)
+	})
+	return expectedSchema, expectedSchemaErr
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func readSchema(ctx context.Context, q queryer) (map[string]schemaObject, error) {
+	rows, err := q.QueryContext(ctx, `SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_schema`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]schemaObject{}
+	for rows.Next() {
+		var o schemaObject
+		if err := rows.Scan(&o.typ, &o.name, &o.tbl, &o.sql); err != nil {
+			return nil, err
+		}
+		m[o.name] = o
+	}
+	return m, rows.Err()
+}
+
+// checkSchema verifies that the file's schema is exactly the one of this
+// format version. If the file has a newer minor version, extra tables and
+// indexes are tolerated; triggers and views never are.
+func checkSchema(ctx context.Context, q queryer, minor int) error {
+	want, err := wantSchema()
+	if err != nil {
+		return err
+	}
+	got, err := readSchema(ctx, q)
+	if err != nil {
+		return err
+	}
+	for name, w := range want {
+		g, ok := got[name]
+		if !ok {
+			return corruptf("schema object %q is missing", name)
+		}
+		if g != w {
+			return corruptf("schema object %q differs from format version %d", name, FormatVersion)
+		}
+	}
+	for name, g := range got {
+		if _, ok := want[name]; ok {
+			continue
+		}
+		if minor <= FormatMinor || (g.typ != "table" && g.typ != "index") {
+			return corruptf("unexpected schema object %q (%s)", name, g.typ)
+		}
+	}
+	return nil
+}
+
+// sqliteCode returns the primary SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
+
+func isBusy(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+}
+
+// classify turns an error met while reading vault content into a typed one:
+// damaged or unexpected content becomes ErrCorrupt, lock contention ErrBusy;
+// I/O, permission and context errors are returned unchanged.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotVault) || errors.Is(err, ErrUnsupportedVersion) ||
+		errors.Is(err, ErrLogTampered) || errors.Is(err, ErrBusy) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_AUTH, sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_ABORT:
+		return err
+	case sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%w: %v", ErrNotVault, err)
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+}

@@ -1,0 +1,420 @@
+package keyvault
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+)
+
+// maxSeen bounds the per-transaction set of identifiers already handled,
+// which makes an identifier met many times in one run cheap.
+const maxSeen = 1 << 16
+
+// Limits on link fields.
+const (
+	maxKindLen      = 32
+	maxCodeLen      = 64
+	maxCanonicalLen = 4096
+)
+
+// Tx is a write transaction of one pseudonymisation run in one domain. It
+// holds the vault's write lock from [Vault.Begin] until [Tx.Commit] or
+// [Tx.Rollback]; nothing it does is visible to others or reaches the file
+// durably before Commit, and a Tx that is rolled back (or abandoned when its
+// context ends, or the process dies) leaves the file as it was.
+//
+// Tx satisfies the Linker interface of package pseudo. Its methods are safe
+// for concurrent use.
+type Tx struct {
+	v      *Vault
+	k      *keys
+	ctx    context.Context
+	tx     *sql.Tx
+	domain domainRow
+	seq    int64 // sequence number the commit entry will take; stored as links.created
+
+	ins, byIdx *sql.Stmt
+
+	mu       sync.Mutex
+	done     bool
+	mac      hash.Hash
+	nonces   nonceSource
+	idxBuf   []byte
+	sealBuf  []byte
+	plainBuf []byte
+	adBuf    []byte
+	seen     map[[idxLen]byte]string // idx -> code of links handled in this Tx
+	newLinks int
+	existing int
+}
+
+// Begin starts a write transaction for a pseudonymisation run in domain.
+// It waits for the vault's write lock (held by another process or handle)
+// until ctx is done, or [LockTimeout] if ctx has no deadline, and then
+// returns an error matching [ErrBusy]. If ctx ends while the Tx is open, the
+// Tx is rolled back.
+func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
+	k, err := v.keys()
+	if err != nil {
+		return nil, err
+	}
+	d, err := v.domain(domain)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := v.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tx{v: v, k: k, ctx: ctx, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index), seen: map[[idxLen]byte]string{}}
+	if err := t.prepare(); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Tx) prepare() error {
+	var last int64
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(max(seq), 0) FROM log`).Scan(&last); err != nil {
+		return classify(err)
+	}
+	t.seq = last + 1
+	var err error
+	if t.ins, err = t.tx.PrepareContext(t.ctx, `INSERT INTO links (domain, code, kind, idx, sealed, state, created)
+		VALUES (?, ?, ?, ?, ?, 'active', ?) ON CONFLICT DO NOTHING`); err != nil {
+		return classify(err)
+	}
+	if t.byIdx, err = t.tx.PrepareContext(t.ctx, `SELECT code, state FROM links WHERE domain = ? AND idx = ?`); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// Domain returns the domain the transaction writes to.
+func (t *Tx) Domain() DomainInfo { return t.domain.info }
+
+func validKind(s string) bool {
+	if len(s) == 0 || len(s) > maxKindLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validCode(s string) bool {
+	if len(s) == 0 || len(s) > maxCodeLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func checkLinkArgs(kind, canonical string) error {
+	if !validKind(kind) {
+		return invalidf("identifier kind %q", kind)
+	}
+	if len(canonical) == 0 || len(canonical) > maxCanonicalLen {
+		// Never quote the identifier.
+		return invalidf("identifier of kind %s is empty or longer than %d bytes", kind, maxCanonicalLen)
+	}
+	return nil
+}
+
+// index computes the keyed index HMAC(link-index key, kind || 0x00 ||
+// canonical). Called with t.mu held.
+func (t *Tx) index(kind, canonical string) [idxLen]byte {
+	t.mac.Reset()
+	b := append(t.idxBuf[:0], kind...)
+	b = append(b, 0)
+	b = append(b, canonical...)
+	t.mac.Write(b)
+	clear(b)
+	t.idxBuf = b
+	var idx [idxLen]byte
+	t.mac.Sum(idx[:0])
+	return idx
+}
+
+func (t *Tx) remember(idx [idxLen]byte, code string) {
+	if len(t.seen) >= maxSeen {
+		clear(t.seen)
+	}
+	t.seen[idx] = code
+}
+
+// insert tries to insert a new active link; it reports whether a row was
+// inserted (false: the idx or the code is already present) and counts and
+// remembers it if so.
+func (t *Tx) insert(idx [idxLen]byte, kind, canonical, code string) (bool, error) {
+	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
+	t.sealBuf, t.plainBuf = sealIdentifier(t.k.aead, t.sealBuf[:0], t.nonces.next(), t.plainBuf, t.adBuf, canonical)
+	res, err := t.ins.ExecContext(t.ctx, t.domain.id, code, kind, idx[:], t.sealBuf, t.seq)
+	if err != nil {
+		return false, t.fail(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, t.fail(err)
+	}
+	if n != 1 {
+		return false, nil
+	}
+	t.newLinks++
+	t.remember(idx, code)
+	return true, nil
+}
+
+// lookup returns the code and state stored for idx.
+func (t *Tx) lookup(idx [idxLen]byte) (code, state string, found bool, err error) {
+	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, t.fail(err)
+	}
+	return code, state, true, nil
+}
+
+func (t *Tx) fail(err error) error {
+	if cerr := t.ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w: %w", ErrTxDone, cerr)
+	}
+	if errors.Is(err, sql.ErrTxDone) {
+		return ErrTxDone
+	}
+	return classify(err)
+}
+
+func (t *Tx) withdrawn(kind string) error {
+	return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrWithdrawn, kind, t.domain.info.Name)
+}
+
+// Link records that code stands for the canonical identifier of kind in the
+// transaction's domain (insert or verify). If the identifier is already
+// linked to the same code, the call counts as existing. It returns an error
+// matching [ErrConflict] if the identifier is linked to a different code,
+// [ErrCodeTaken] if code belongs to another identifier, and [ErrWithdrawn]
+// if the person has withdrawn. Errors never contain the identifier.
+func (t *Tx) Link(kind, canonical, code string) error {
+	if err := checkLinkArgs(kind, canonical); err != nil {
+		return err
+	}
+	if !validCode(code) {
+		return invalidf("code must be 1-%d printable ASCII characters", maxCodeLen)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return ErrTxDone
+	}
+	idx := t.index(kind, canonical)
+	if c, ok := t.seen[idx]; ok {
+		if c != code {
+			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
+		}
+		t.existing++
+		return nil
+	}
+	// Insert first when most links of this run were new (a first run), look
+	// up first when most were already there (a re-run): each order saves a
+	// statement in its common case.
+	probeFirst := t.existing > t.newLinks
+	if !probeFirst {
+		if inserted, err := t.insert(idx, kind, canonical, code); err != nil || inserted {
+			return err
+		}
+	}
+	c, state, found, err := t.lookup(idx)
+	if err != nil {
+		return err
+	}
+	if !found && probeFirst {
+		if inserted, err := t.insert(idx, kind, canonical, code); err != nil || inserted {
+			return err
+		}
+	}
+	switch {
+	case !found:
+		return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, code, t.domain.info.Name)
+	case state != LinkActive:
+		return t.withdrawn(kind)
+	case c != code:
+		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
+	}
+	t.existing++
+	t.remember(idx, code)
+	return nil
+}
+
+// Assign returns the code already linked to (kind, canonical) in the
+// transaction's domain, or links candidate and returns it. It returns an
+// error matching [ErrCodeTaken] if candidate is already used by someone
+// else, so the caller retries with a new random candidate. Assign is for
+// domains with [SchemeRandom]; in a keyed domain it returns [ErrWrongScheme].
+func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
+	if t.domain.info.Scheme != SchemeRandom {
+		return "", fmt.Errorf("%w: Assign in %s domain %s", ErrWrongScheme, t.domain.info.Scheme, t.domain.info.Name)
+	}
+	if err := checkLinkArgs(kind, canonical); err != nil {
+		return "", err
+	}
+	if !validCode(candidate) {
+		return "", invalidf("code must be 1-%d printable ASCII characters", maxCodeLen)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return "", ErrTxDone
+	}
+	idx := t.index(kind, canonical)
+	if c, ok := t.seen[idx]; ok {
+		t.existing++
+		return c, nil
+	}
+	c, state, found, err := t.lookup(idx)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		if state != LinkActive {
+			return "", t.withdrawn(kind)
+		}
+		t.existing++
+		t.remember(idx, c)
+		return c, nil
+	}
+	inserted, err := t.insert(idx, kind, canonical, candidate)
+	if err != nil {
+		return "", err
+	}
+	if !inserted {
+		return "", fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, candidate, t.domain.info.Name)
+	}
+	return candidate, nil
+}
+
+// Counts returns the number of links this transaction inserted and the
+// number of successful Link/Assign calls that found a link already present
+// (stored before or earlier in this transaction). Their sum is the number of
+// successful calls.
+func (t *Tx) Counts() (newLinks, existing int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.newLinks, t.existing
+}
+
+// Commit appends the access-log entry e in the same transaction and
+// commits. The vault adds to e.Details the keys "domain", "links_new" and
+// "links_existing" (overriding caller values of those names). If the entry
+// cannot be written, nothing is committed.
+func (t *Tx) Commit(e Entry) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return ErrTxDone
+	}
+	t.done = true
+	t.close()
+	details := make(map[string]any, len(e.Details)+3)
+	for key, val := range e.Details {
+		details[key] = val
+	}
+	details["domain"] = t.domain.info.Name
+	details["links_new"] = t.newLinks
+	details["links_existing"] = t.existing
+	e.Details = details
+	r, err := newRow(&e, t.v.actor)
+	if err != nil {
+		t.tx.Rollback()
+		return err
+	}
+	if err := appendRow(t.ctx, t.tx, t.k, t.v.vaultID, r, false); err != nil {
+		t.tx.Rollback()
+		return t.fail(err)
+	}
+	if r.seq != t.seq {
+		t.tx.Rollback()
+		return corruptf("log sequence moved during the transaction")
+	}
+	if err := t.tx.Commit(); err != nil {
+		return t.fail(err)
+	}
+	return nil
+}
+
+// Rollback abandons the transaction: the file is left exactly as before
+// Begin. It returns [ErrTxDone] if the transaction already ended, so it is
+// safe to defer.
+func (t *Tx) Rollback() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return ErrTxDone
+	}
+	t.done = true
+	t.close()
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return err
+	}
+	return nil
+}
+
+func (t *Tx) close() {
+	t.ins.Close()
+	t.byIdx.Close()
+	clear(t.seen)
+	clear(t.plainBuf)
+}
+
+// Lookup returns the code linked to the canonical identifier of kind in
+// domain, using the keyed index (no decryption). The link's state is not
+// considered: a withdrawn person's code is returned too.
+//
+// Lookup does not write an access-log entry itself: one durable log write
+// per look-up would cost milliseconds. The caller must record the access
+// with [Vault.Append] (for example action "lookup" with the number of
+// identifiers in Details) before it uses or shows any result, so that one
+// entry covers a batch of look-ups and the log is written before the access
+// happens. Opening the vault is always logged.
+func (v *Vault) Lookup(domain, kind, canonical string) (code string, found bool, err error) {
+	if err := checkLinkArgs(kind, canonical); err != nil {
+		return "", false, err
+	}
+	k, err := v.keys()
+	if err != nil {
+		return "", false, err
+	}
+	d, err := v.domain(domain)
+	if err != nil {
+		return "", false, err
+	}
+	m := hmac.New(sha256.New, k.index)
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(canonical))
+	idx := m.Sum(nil)
+	err = v.db.QueryRow(`SELECT code FROM links WHERE domain = ? AND idx = ?`, d.id, idx).Scan(&code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, classify(err)
+	}
+	return code, true, nil
+}

@@ -43,7 +43,7 @@ func Example() {
 	for _, l := range []struct{ kind, canonical, code string }{
 		{"nid", "24928599948", "K0000000000000001X"},
 		{"name", "kari nordmann", "K0000000000000002X"},
-		{"nid", "24928599948", "K0000000000000001X"}, // seen again: existing
+		{"nid", "24928599948", "K0000000000000001X"}, // seen again in the run: counted once
 	} {
 		if err := tx.Link(l.kind, l.canonical, l.code); err != nil {
 			log.Fatal(err)
@@ -66,7 +66,7 @@ func Example() {
 	fmt.Println("log entries:", info.LogLastSeq)
 	fmt.Println("log verifies:", v.VerifyLog() == nil)
 	// Output:
-	// new: 2 existing: 1
+	// new: 2 existing: 0
 	// Cohort study format 1 slots 1
 	// default keyed 2
 	// log entries: 2

@@ -12,8 +12,9 @@ import (
 )
 
 // maxSeen bounds the per-transaction set of identifiers already handled,
-// which makes an identifier met many times in one run cheap.
-const maxSeen = 1 << 16
+// which makes an identifier met many times in one run cheap (about 100
+// bytes an entry: 26 MB at most).
+const maxSeen = 1 << 18
 
 // Limits on link fields.
 const (
@@ -90,7 +91,7 @@ func (t *Tx) prepare() error {
 		VALUES (?, ?, ?, ?, ?, 'active', ?) ON CONFLICT DO NOTHING`); err != nil {
 		return classify(err)
 	}
-	if t.byIdx, err = t.tx.PrepareContext(t.ctx, `SELECT code, state FROM links WHERE domain = ? AND idx = ?`); err != nil {
+	if t.byIdx, err = t.tx.PrepareContext(t.ctx, `SELECT code, state, created FROM links WHERE domain = ? AND idx = ?`); err != nil {
 		return classify(err)
 	}
 	return nil
@@ -152,7 +153,13 @@ func (t *Tx) index(kind, canonical string) [idxLen]byte {
 
 func (t *Tx) remember(idx [idxLen]byte, code string) {
 	if len(t.seen) >= maxSeen {
-		clear(t.seen)
+		// Evict one entry at random (map iteration starts at a random
+		// place): a cache that is cleared whole would, on a run with more
+		// people than it holds, send most repeats back to SQLite.
+		for k := range t.seen {
+			delete(t.seen, k)
+			break
+		}
 	}
 	t.seen[idx] = code
 }
@@ -179,16 +186,18 @@ func (t *Tx) insert(idx [idxLen]byte, kind, canonical, code string) (bool, error
 	return true, nil
 }
 
-// lookup returns the code and state stored for idx.
-func (t *Tx) lookup(idx [idxLen]byte) (code, state string, found bool, err error) {
-	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state)
+// lookup returns the code and state stored for idx, and whether the link
+// is older than this transaction.
+func (t *Tx) lookup(idx [idxLen]byte) (code, state string, found, old bool, err error) {
+	var created int64
+	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", false, nil
+		return "", "", false, false, nil
 	}
 	if err != nil {
-		return "", "", false, t.fail(err)
+		return "", "", false, false, t.fail(err)
 	}
-	return code, state, true, nil
+	return code, state, true, created != t.seq, nil
 }
 
 func (t *Tx) fail(err error) error {
@@ -228,7 +237,6 @@ func (t *Tx) Link(kind, canonical, code string) error {
 		if c != code {
 			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
 		}
-		t.existing++
 		return nil
 	}
 	// Insert first when most links of this run were new (a first run), look
@@ -240,7 +248,7 @@ func (t *Tx) Link(kind, canonical, code string) error {
 			return err
 		}
 	}
-	c, state, found, err := t.lookup(idx)
+	c, state, found, old, err := t.lookup(idx)
 	if err != nil {
 		return err
 	}
@@ -257,7 +265,9 @@ func (t *Tx) Link(kind, canonical, code string) error {
 	case c != code:
 		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
 	}
-	t.existing++
+	if old {
+		t.existing++
+	}
 	t.remember(idx, code)
 	return nil
 }
@@ -284,10 +294,9 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 	}
 	idx := t.index(kind, canonical)
 	if c, ok := t.seen[idx]; ok {
-		t.existing++
 		return c, nil
 	}
-	c, state, found, err := t.lookup(idx)
+	c, state, found, old, err := t.lookup(idx)
 	if err != nil {
 		return "", err
 	}
@@ -295,7 +304,9 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 		if state != LinkActive {
 			return "", t.withdrawn(kind)
 		}
-		t.existing++
+		if old {
+			t.existing++
+		}
 		t.remember(idx, c)
 		return c, nil
 	}
@@ -310,9 +321,8 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 }
 
 // Counts returns the number of links this transaction inserted and the
-// number of successful Link/Assign calls that found a link already present
-// (stored before or earlier in this transaction). Their sum is the number of
-// successful calls.
+// number of distinct identifiers it met that the vault already held before
+// it began. An identifier met many times counts once.
 func (t *Tx) Counts() (newLinks, existing int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

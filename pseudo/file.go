@@ -73,6 +73,10 @@ type FileJob struct {
 	Actor string
 	// Command is the command line recorded in the access log (without secrets).
 	Command string
+	// SkipWithdrawn leaves out the rows of persons who have withdrawn
+	// consent and goes on; without it such rows make the run fail (after
+	// counting them all) with an error matching ErrWithdrawn.
+	SkipWithdrawn bool
 	// Progress, if set, is called after each batch with the rows done so far.
 	Progress func(rows int64)
 	// Stdin is read for In == "-" (default os.Stdin).
@@ -167,6 +171,9 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 		return nil, fmt.Errorf("%s: %w", name(j.Out), err)
 	}
 	sum := p.Summary()
+	if sum.WithdrawnRows > 0 && !j.SkipWithdrawn {
+		return nil, &WithdrawnError{File: name(j.In), Rows: sum.WithdrawnRows}
+	}
 	res = &Result{Summary: sum, Domain: rules.Domain, InputSHA256: in.digest(), OutputSHA256: out.SHA256()}
 	res.NewLinks, res.ExistingLinks = tx.Counts()
 	entry := keyvault.Entry{
@@ -180,6 +187,7 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 			"rows":           sum.Rows,
 			"new_links":      res.NewLinks,
 			"existing_links": res.ExistingLinks,
+			"withdrawn_rows": sum.WithdrawnRows,
 		},
 	}
 	if err := tx.Commit(entry); err != nil {
@@ -192,6 +200,20 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 	res.Duration = time.Since(start)
 	return res, nil
 }
+
+// WithdrawnError reports that a dataset holds rows of persons who have
+// withdrawn consent. It names how many rows, never whom.
+type WithdrawnError struct {
+	File string
+	Rows int64
+}
+
+func (e *WithdrawnError) Error() string {
+	return fmt.Sprintf("%s: %d row(s) belong to persons who have withdrawn consent; nothing was written", e.File, e.Rows)
+}
+
+// Is makes errors.Is(err, ErrWithdrawn) true.
+func (e *WithdrawnError) Is(target error) bool { return target == ErrWithdrawn }
 
 // pump moves batches from the input through the Pseudonymizer to the writer.
 func pump(ctx context.Context, in *input, p *Pseudonymizer, w table.Writer, j *FileJob) error {

@@ -1,6 +1,7 @@
 package pseudo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/pseudokit/pseudokit/keyvault"
@@ -43,6 +45,10 @@ type Options struct {
 	// Allocator allocates output arrays (default memory.DefaultAllocator).
 	Allocator memory.Allocator
 }
+
+// ErrWithdrawn is what a Linker returns (wrapped or not) for a person who
+// has withdrawn consent.
+var ErrWithdrawn = keyvault.ErrWithdrawn
 
 // RowError reports a problem with one value. It names the file, the row
 // (1-based, counting data rows, not the header), for CSV the line where the
@@ -95,6 +101,9 @@ type Summary struct {
 	Columns []ColumnSummary `json:"columns"`
 	// Unmentioned lists the input columns no rule named; they were copied unchanged.
 	Unmentioned []string `json:"unmentioned"`
+	// WithdrawnRows counts rows of persons who have withdrawn consent: they
+	// were left out of the output.
+	WithdrawnRows int64 `json:"withdrawn_rows,omitempty"`
 }
 
 // A Pseudonymizer applies Rules to a stream of Arrow record batches: Bind it
@@ -113,6 +122,8 @@ type Pseudonymizer struct {
 	subj        int // index into cols of the subject column, or -1
 	rows        int64
 	unmentioned []string
+	drop        []bool // rows of the current batch to leave out (withdrawn persons)
+	withdrawn   int64
 }
 
 // colState is the per-rule state: the input column and its counters.
@@ -257,6 +268,10 @@ func checkInputType(t arrow.DataType) error {
 // Transform pseudonymises one batch. Batches must come in input order (row
 // numbers in errors count from the first batch). The caller releases the
 // returned batch.
+//
+// Rows of persons who have withdrawn consent (the Linker says so) are left
+// out of the returned batch and counted in Summary.WithdrawnRows; FileJob
+// refuses a run that meets any, unless told to skip them.
 func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	if p.out == nil {
 		return nil, errors.New("pseudo: Transform before Bind")
@@ -265,6 +280,10 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 		return nil, errors.New("pseudo: batch schema differs from the bound schema")
 	}
 	n := int(rec.NumRows())
+	p.drop = p.drop[:0]
+	for i := 0; i < n; i++ {
+		p.drop = append(p.drop, false)
+	}
 	// Identify first (subject before fake names), then build the columns.
 	for ci := range p.cols {
 		c := &p.cols[ci]
@@ -301,7 +320,31 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 	}
 	p.rows += int64(n)
 	out := array.NewRecordBatch(p.out, cols, int64(n))
-	return out, nil
+	dropped := 0
+	for _, d := range p.drop {
+		if d {
+			dropped++
+		}
+	}
+	if dropped == 0 {
+		return out, nil
+	}
+	// Rows of withdrawn persons never reach the output.
+	p.withdrawn += int64(dropped)
+	defer out.Release()
+	return filterRows(p.mem, out, p.drop)
+}
+
+// filterRows returns rec without the rows marked in drop.
+func filterRows(mem memory.Allocator, rec arrow.RecordBatch, drop []bool) (arrow.RecordBatch, error) {
+	b := array.NewBooleanBuilder(mem)
+	defer b.Release()
+	for _, d := range drop {
+		b.Append(!d)
+	}
+	mask := b.NewBooleanArray()
+	defer mask.Release()
+	return compute.FilterRecordBatch(context.Background(), rec, mask, compute.DefaultFilterOptions())
 }
 
 // canonicalise fills c.canon/c.valid/c.reasons for the batch's column and
@@ -355,13 +398,23 @@ func (p *Pseudonymizer) codeColumn(c *colState, n int) (arrow.Array, error) {
 			if p.opts.Random {
 				var err error
 				if code, err = p.assign(c.rule.Kind, c.canon[i]); err != nil {
-					return nil, &RowError{Row: p.rows + int64(i) + 1, Column: c.rule.Column, Err: err}
+					if !errors.Is(err, ErrWithdrawn) {
+						return nil, &RowError{Row: p.rows + int64(i) + 1, Column: c.rule.Column, Err: err}
+					}
+					p.drop[i] = true
+					b.AppendNull()
+					continue
 				}
 			} else {
 				code = string(p.coder.AppendCode(buf[:0], c.rule.Kind, c.canon[i]))
 				if p.opts.Linker != nil {
 					if err := p.opts.Linker.Link(string(c.rule.Kind), c.canon[i], code); err != nil {
-						return nil, &RowError{Row: p.rows + int64(i) + 1, Column: c.rule.Column, Err: err}
+						if !errors.Is(err, ErrWithdrawn) {
+							return nil, &RowError{Row: p.rows + int64(i) + 1, Column: c.rule.Column, Err: err}
+						}
+						p.drop[i] = true
+						b.AppendNull()
+						continue
 					}
 				}
 			}
@@ -447,7 +500,7 @@ func (p *Pseudonymizer) flagColumn(c *colState, n int) arrow.Array {
 
 // Summary returns what the run has done so far.
 func (p *Pseudonymizer) Summary() Summary {
-	s := Summary{Rows: p.rows, Unmentioned: append([]string{}, p.unmentioned...)}
+	s := Summary{Rows: p.rows, Unmentioned: append([]string{}, p.unmentioned...), WithdrawnRows: p.withdrawn}
 	for _, c := range p.cols {
 		cs := c.sum
 		if cs.Invalid != nil {

@@ -18,9 +18,10 @@ import (
 
 // memLinker is an in-memory Linker for tests.
 type memLinker struct {
-	links map[string]string // kind+canonical -> code
-	codes map[string]bool
-	taken int // Assign calls to refuse as taken, for the retry path
+	links     map[string]string // kind+canonical -> code
+	codes     map[string]bool
+	taken     int             // Assign calls to refuse as taken, for the retry path
+	withdrawn map[string]bool // canonical identifiers of withdrawn persons
 }
 
 func newMemLinker() *memLinker {
@@ -28,6 +29,9 @@ func newMemLinker() *memLinker {
 }
 
 func (m *memLinker) Link(kind, canonical, code string) error {
+	if m.withdrawn[canonical] {
+		return fmt.Errorf("x: %w", ErrWithdrawn)
+	}
 	k := kind + "\x00" + canonical
 	if old, ok := m.links[k]; ok && old != code {
 		return errors.New("conflict")
@@ -283,3 +287,25 @@ func TestRandomCodes(t *testing.T) {
 }
 
 func mustDate(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
+
+func TestTransformDropsWithdrawn(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a, b := synth(t, 8), synth(t, 9)
+	link := newMemLinker()
+	link.withdrawn = map[string]bool{b: true}
+	p, err := New(&Rules{Columns: []ColumnRule{{Column: "fnr", Action: ActionCode, Kind: KindNID}}},
+		Options{DomainSecret: testSecret(), Linker: link, Allocator: mem})
+	require.NoError(t, err)
+	rec := batch(mem, []string{"fnr", "x"}, []string{a, "1"}, []string{b, "2"}, []string{a, "3"}, []string{b, "4"})
+	defer rec.Release()
+	_, err = p.Bind(rec.Schema())
+	require.NoError(t, err)
+	out, err := p.Transform(rec)
+	require.NoError(t, err)
+	defer out.Release()
+	c, _ := NewCoder(testSecret())
+	require.Equal(t, []string{c.Code(KindNID, a), c.Code(KindNID, a)}, column(out, "fnr"))
+	require.Equal(t, []string{"1", "3"}, column(out, "x"))
+	require.Equal(t, int64(2), p.Summary().WithdrawnRows)
+}

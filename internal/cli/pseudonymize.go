@@ -28,6 +28,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	to := fs.String("to", "", "output format: csv or parquet (default: from the file name)")
 	delim := fs.String("delimiter", "", "input CSV delimiter: , ; tab or | (default: detected)")
 	enc := fs.String("encoding", "", "input CSV encoding: utf-8, latin1 or windows-1252 (default utf-8)")
+	skipWithdrawn := fs.Bool("skip-withdrawn", false, "leave out rows of persons who have withdrawn consent (default: refuse the run, exit 6)")
 	summary := fs.String("summary", "", "write the run summary as JSON to `FILE`")
 	quiet := fs.Bool("quiet", false, "no progress display and no summary on stderr")
 	if err := parse(fs, args); err != nil {
@@ -76,7 +77,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	job := &pseudo.FileJob{
 		Vault: v, Rules: rules, In: in, Out: out, From: *from, To: *to,
 		Comma: comma, Encoding: encoding, Actor: vf.actor, Command: "pseudonymize",
-		Progress: prog.update, Stdin: e.Stdin, Stdout: e.Stdout,
+		Progress: prog.update, Stdin: e.Stdin, Stdout: e.Stdout, SkipWithdrawn: *skipWithdrawn,
 	}
 	res, err := job.Run(ctx)
 	prog.done()
@@ -176,6 +177,9 @@ func printSummary(w io.Writer, r *pseudo.Result, out string) {
 			}
 		}
 		fmt.Fprintln(w, line)
+	}
+	if r.WithdrawnRows > 0 {
+		fmt.Fprintf(w, "pseudokit: %s row(s) of persons who have withdrawn consent were left out\n", group(r.WithdrawnRows))
 	}
 	if len(r.Unmentioned) > 0 {
 		fmt.Fprintf(w, "pseudokit: warning: %d column(s) not named in the rules were kept unchanged: %s\n", len(r.Unmentioned), strings.Join(r.Unmentioned, ", "))

@@ -78,6 +78,24 @@ func (f *Faker) Clone() *Faker { return &Faker{key: f.key, mac: hmac.New(sha256.
 // Name returns the fictitious name (part) for the person identified by the
 // canonical identifier of kind.
 func (f *Faker) Name(kind Kind, canonical string, part NamePart) string {
+	g, fam := f.indexes(kind, canonical)
+	return nameOf(g, fam, part)
+}
+
+// nameOf returns the name (part) for indexes into GivenNames and FamilyNames.
+func nameOf(g, fam int, part NamePart) string {
+	switch part {
+	case PartGiven:
+		return GivenNames[g]
+	case PartFamily:
+		return FamilyNames[fam]
+	default:
+		return GivenNames[g] + " " + FamilyNames[fam]
+	}
+}
+
+// indexes returns the indexes of the given name and surname for a person.
+func (f *Faker) indexes(kind Kind, canonical string) (int, int) {
 	f.mac.Reset()
 	f.buf = append(f.buf[:0], 'F', '1')
 	f.buf = append(f.buf, kind...)
@@ -86,16 +104,8 @@ func (f *Faker) Name(kind Kind, canonical string, part NamePart) string {
 	f.mac.Write(f.buf)
 	f.sum = f.mac.Sum(f.sum[:0])
 	// 64 bits each: the modulo bias over ~100 names is below 2^-56.
-	given := GivenNames[binary.BigEndian.Uint64(f.sum[0:8])%uint64(len(GivenNames))]
-	family := FamilyNames[binary.BigEndian.Uint64(f.sum[8:16])%uint64(len(FamilyNames))]
-	switch part {
-	case PartGiven:
-		return given
-	case PartFamily:
-		return family
-	default:
-		return given + " " + family
-	}
+	return int(binary.BigEndian.Uint64(f.sum[0:8]) % uint64(len(GivenNames))),
+		int(binary.BigEndian.Uint64(f.sum[8:16]) % uint64(len(FamilyNames)))
 }
 
 // ParseNamePart returns the NamePart named s ("" means full).

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -73,6 +75,11 @@ type FileJob struct {
 	Actor string
 	// Command is the command line recorded in the access log (without secrets).
 	Command string
+	// BatchRows is the number of rows per batch (default table.DefaultBatchRows).
+	BatchRows int
+	// Workers is the number of goroutines transforming batches (default:
+	// the number of CPUs). The output is the same for any number.
+	Workers int
 	// SkipWithdrawn leaves out the rows of persons who have withdrawn
 	// consent and goes on; without it such rows make the run fail (after
 	// counting them all) with an error matching ErrWithdrawn.
@@ -215,40 +222,138 @@ func (e *WithdrawnError) Error() string {
 // Is makes errors.Is(err, ErrWithdrawn) true.
 func (e *WithdrawnError) Is(target error) bool { return target == ErrWithdrawn }
 
-// pump moves batches from the input through the Pseudonymizer to the writer.
+// pump moves batches from the input through the Pseudonymizer to the
+// writer: one reader, Workers transforming in parallel, and this goroutine
+// writing the results in input order, so the output is the same whatever
+// the number of workers. At most 2*workers batches are in flight.
 func pump(ctx context.Context, in *input, p *Pseudonymizer, w table.Writer, j *FileJob) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
+	workers := j.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	type job struct {
+		seq   int
+		rec   arrow.RecordBatch
+		first int64
+		lines []int
+	}
+	type result struct {
+		seq   int
+		out   arrow.RecordBatch
+		err   error
+		lines []int
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan job, workers)
+	results := make(chan result, workers)
+	tokens := make(chan struct{}, 2*workers)
+	cr, _ := in.r.(*table.CSVReader)
+
+	go func() { // the reader
+		defer close(jobs)
+		first := int64(1)
+		for seq := 0; ; seq++ {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			rec, err := in.r.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				select {
+				case results <- result{seq: seq, err: inputError(j.In, err)}:
+				case <-ctx.Done():
+				}
+				return
+			}
+			var lines []int
+			if cr != nil {
+				lines = cr.BatchLines()
+			}
+			select {
+			case jobs <- job{seq, rec, first, lines}:
+			case <-ctx.Done():
+				rec.Release()
+				return
+			}
+			first += rec.NumRows()
 		}
-		rec, err := in.r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return inputError(j.In, err)
-		}
-		out, err := p.Transform(rec)
-		rec.Release()
-		if err != nil {
-			var re *RowError
-			if errors.As(err, &re) {
-				re.File = name(j.In)
-				if cr, ok := in.r.(*table.CSVReader); ok {
-					re.Line = cr.Line(re.Row)
+	}()
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func(wk *Worker) {
+			defer wg.Done()
+			for jb := range jobs {
+				var r result
+				if ctx.Err() == nil {
+					r.out, r.err = wk.Transform(jb.rec, jb.first)
+				}
+				jb.rec.Release()
+				if r.err != nil {
+					var re *RowError
+					if errors.As(r.err, &re) {
+						re.File = name(j.In)
+						if k := int(re.Row - jb.first); k >= 0 && k < len(jb.lines) {
+							re.Line = jb.lines[k]
+						}
+					}
+				}
+				r.seq = jb.seq
+				results <- r
+			}
+		}(p.NewWorker())
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+
+	var firstErr error
+	pending := map[int]result{}
+	next := 0
+	for r := range results {
+		pending[r.seq] = r
+		for {
+			x, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			<-tokens
+			if firstErr == nil && x.err != nil {
+				firstErr = x.err
+				cancel()
+			}
+			if x.out == nil {
+				continue
+			}
+			if firstErr == nil {
+				if err := w.Write(x.out); err != nil {
+					firstErr = fmt.Errorf("%s: %w", name(j.Out), err)
+					cancel()
 				}
 			}
-			return err
-		}
-		err = w.Write(out)
-		out.Release()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name(j.Out), err)
-		}
-		if j.Progress != nil {
-			j.Progress(p.rows)
+			x.out.Release()
+			if firstErr == nil && j.Progress != nil {
+				j.Progress(p.Summary().Rows)
+			}
 		}
 	}
+	for _, x := range pending { // only after an error
+		if x.out != nil {
+			x.out.Release()
+		}
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err() // the caller's context ended (ours ends only after an error)
+	}
+	return firstErr
 }
 
 // inputError names the input file in a reading error that does not already.
@@ -318,7 +423,7 @@ func openInput(j *FileJob, f table.Format) (*input, error) {
 	switch f {
 	case table.CSV:
 		hr := &hashReader{r: src, h: h}
-		r, err := table.NewCSVReader(hr, table.CSVOptions{Comma: j.Comma, Encoding: j.Encoding.csv(), File: name(j.In), Allocator: j.Allocator})
+		r, err := table.NewCSVReader(hr, table.CSVOptions{Comma: j.Comma, Encoding: j.Encoding.csv(), File: name(j.In), Allocator: j.Allocator, BatchRows: j.BatchRows})
 		if err != nil {
 			in.close()
 			return nil, err
@@ -348,7 +453,7 @@ func openInput(j *FileJob, f table.Format) (*input, error) {
 			h.Write(b)
 			ra = bytes.NewReader(b)
 		}
-		r, err := table.NewParquetReader(ra, 0, j.Allocator)
+		r, err := table.NewParquetReader(ra, j.BatchRows, j.Allocator)
 		if err != nil {
 			in.close()
 			return nil, fmt.Errorf("%s: %w", name(j.In), err)

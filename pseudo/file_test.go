@@ -3,6 +3,7 @@ package pseudo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,4 +314,40 @@ func TestFormatOf(t *testing.T) {
 	require.ErrorContains(t, err, "--from/--to")
 	_, err = table.FormatOf("data.xlsx", "")
 	require.ErrorContains(t, err, "cannot tell the format")
+}
+
+// TestWorkersSameOutput: the output and the errors are the same whatever
+// the number of workers and the batch size.
+func TestWorkersSameOutput(t *testing.T) {
+	v := newVault(t)
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("fnr,fornavn,etternavn,notat,n\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "%s,Kari,Nordmann,\"a\nb\",%d\n", synth(t, i%97), i)
+	}
+	in := filepath.Join(dir, "in.csv")
+	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o600))
+	var outs [][]byte
+	for _, cfg := range []struct{ workers, batch int }{{1, 0}, {1, 7}, {3, 7}, {4, 64}} {
+		out := filepath.Join(dir, fmt.Sprintf("out-%d-%d.csv", cfg.workers, cfg.batch))
+		res, err := run(t, v, fileRules, in, out, func(j *FileJob) { j.Workers, j.BatchRows = cfg.workers, cfg.batch })
+		require.NoError(t, err)
+		require.Equal(t, int64(1000), res.Rows)
+		require.Equal(t, int64(1000), res.Columns[0].Values)
+		got, _ := os.ReadFile(out)
+		outs = append(outs, got)
+	}
+	for _, o := range outs[1:] {
+		require.Equal(t, outs[0], o)
+	}
+	// An invalid number at row 600 (line 1200: every row spans two lines).
+	lines := strings.Split(b.String(), "\n")
+	lines[1199] = "x" + lines[1199][1:]
+	bad := filepath.Join(dir, "bad.csv")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o600))
+	for _, workers := range []int{1, 4} {
+		_, err := run(t, v, fileRules, bad, filepath.Join(dir, "x.csv"), func(j *FileJob) { j.Workers, j.BatchRows = workers, 7 })
+		require.ErrorContains(t, err, `row 600 (line 1200), column "fnr"`)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -107,39 +108,38 @@ type Summary struct {
 }
 
 // A Pseudonymizer applies Rules to a stream of Arrow record batches: Bind it
-// to the input schema, then Transform each batch in order. It is not safe
-// for concurrent use.
+// to the input schema, then Transform each batch in order. Transform is not
+// safe for concurrent use; for several goroutines, give each a Worker.
 type Pseudonymizer struct {
 	rules       Rules
 	opts        Options
-	coder       *Coder
-	faker       *Faker
 	mem         memory.Allocator
 	in          *arrow.Schema
 	out         *arrow.Schema
-	plan        []step // one per output column
-	cols        []colState
-	subj        int // index into cols of the subject column, or -1
-	rows        int64
+	plan        []step    // one per output column
+	specs       []colSpec // one per rule
+	subj        int       // index into specs of the subject column, or -1
 	unmentioned []string
-	drop        []bool // rows of the current batch to leave out (withdrawn persons)
-	withdrawn   int64
+
+	seq  *Worker // the worker behind Transform
+	next int64   // row number of the next batch given to Transform
+
+	mu        sync.Mutex // guards the totals below
+	rows      int64
+	withdrawn int64
+	sums      []ColumnSummary
 }
 
-// colState is the per-rule state: the input column and its counters.
-type colState struct {
+// colSpec is what Bind decided for one rule.
+type colSpec struct {
 	rule    ColumnRule
 	invalid InvalidPolicy
 	index   int // input column index
-	sum     ColumnSummary
-	canon   []string // canonical identifiers of the current batch
-	state   []valueState
-	reasons []string // why a value is invalid
 }
 
 // canBeInvalid reports whether the column's values are validated (only
 // identity numbers are: other kinds have no invalid values).
-func (c *colState) canBeInvalid() bool {
+func (c *colSpec) canBeInvalid() bool {
 	return c.rule.Action == ActionCode && c.rule.Kind == KindNID
 }
 
@@ -156,8 +156,8 @@ const (
 // step makes one output column from the input batch.
 type step struct {
 	keep int  // input column to copy, or -1
-	col  int  // index into cols for code/fake-name output
-	flag bool // the "<column>_invalid" column of cols[col]
+	col  int  // index into specs for code/fake-name output
+	flag bool // the "<column>_invalid" column of specs[col]
 }
 
 // New returns a Pseudonymizer for rules.
@@ -167,13 +167,8 @@ func New(rules *Rules, o Options) (*Pseudonymizer, error) {
 	if err := r.Check(); err != nil {
 		return nil, err
 	}
-	coder, err := NewCoder(o.DomainSecret)
-	if err != nil {
-		return nil, err
-	}
-	faker, err := NewFaker(o.DomainSecret)
-	if err != nil {
-		return nil, err
+	if len(o.DomainSecret) < 16 {
+		return nil, errors.New("pseudo: domain secret too short")
 	}
 	if o.Random && o.Linker == nil {
 		return nil, errors.New("pseudo: random codes need a Linker (the vault) to remember them")
@@ -182,7 +177,7 @@ func New(rules *Rules, o Options) (*Pseudonymizer, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	return &Pseudonymizer{rules: r, opts: o, coder: coder, faker: faker, mem: mem, subj: -1}, nil
+	return &Pseudonymizer{rules: r, opts: o, mem: mem, subj: -1}, nil
 }
 
 // Rules returns the (checked, defaulted) rules the Pseudonymizer applies.
@@ -191,7 +186,7 @@ func (p *Pseudonymizer) Rules() Rules { return p.rules }
 // Bind checks the rules against the input schema and returns the output
 // schema: columns in input order, coded and fake-name columns as strings,
 // dropped columns removed, and a "<column>_invalid" string column after each
-// column whose invalid policy is flag.
+// identity-number column whose invalid policy is flag.
 func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 	byName := map[string]int{}
 	for i, f := range in.Fields() {
@@ -201,7 +196,8 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 		byName[f.Name] = i
 	}
 	ruleOf := map[int]int{}
-	p.cols = p.cols[:0]
+	p.specs = p.specs[:0]
+	p.subj = -1
 	for _, cr := range p.rules.Columns {
 		idx, ok := byName[cr.Column]
 		if !ok {
@@ -216,12 +212,11 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 				return nil, fmt.Errorf("column %q: %v", cr.Column, err)
 			}
 		}
-		ruleOf[idx] = len(p.cols)
+		ruleOf[idx] = len(p.specs)
 		if cr.Subject {
-			p.subj = len(p.cols)
+			p.subj = len(p.specs)
 		}
-		p.cols = append(p.cols, colState{rule: cr, invalid: pol, index: idx,
-			sum: ColumnSummary{Column: cr.Column, Action: cr.Action, Kind: cr.Kind}})
+		p.specs = append(p.specs, colSpec{rule: cr, invalid: pol, index: idx})
 	}
 	var fields []arrow.Field
 	p.plan = p.plan[:0]
@@ -232,14 +227,14 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 			p.unmentioned = append(p.unmentioned, f.Name)
 		}
 		switch {
-		case !ruled || p.cols[ci].rule.Action == ActionKeep:
+		case !ruled || p.specs[ci].rule.Action == ActionKeep:
 			fields = append(fields, f)
 			p.plan = append(p.plan, step{keep: i, col: -1})
-		case p.cols[ci].rule.Action == ActionDrop:
+		case p.specs[ci].rule.Action == ActionDrop:
 		default:
 			fields = append(fields, arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String, Nullable: true, Metadata: f.Metadata})
 			p.plan = append(p.plan, step{keep: -1, col: ci})
-			if p.cols[ci].invalid == InvalidFlag && p.cols[ci].canBeInvalid() {
+			if p.specs[ci].invalid == InvalidFlag && p.specs[ci].canBeInvalid() {
 				name := f.Name + "_invalid"
 				if _, clash := byName[name]; clash {
 					return nil, fmt.Errorf("column %q: cannot add flag column %q: the input has one", f.Name, name)
@@ -252,6 +247,12 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 	md := in.Metadata()
 	p.in = in
 	p.out = arrow.NewSchema(fields, &md)
+	p.sums = make([]ColumnSummary, len(p.specs))
+	for i, c := range p.specs {
+		p.sums[i] = ColumnSummary{Column: c.rule.Column, Action: c.rule.Action, Kind: c.rule.Kind}
+	}
+	p.seq = p.NewWorker()
+	p.next = 1
 	return p.out, nil
 }
 
@@ -276,19 +277,82 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 	if p.out == nil {
 		return nil, errors.New("pseudo: Transform before Bind")
 	}
+	out, err := p.seq.Transform(rec, p.next)
+	p.next += rec.NumRows()
+	return out, err
+}
+
+// cacheSize bounds each worker's per-column cache of recent values: enough
+// for the people of a typical study, about 100 bytes an entry.
+const cacheSize = 1 << 16
+
+// cached is what a worker remembers of a value it has met: its canonical
+// form and code (already linked), or why it is invalid.
+type cached struct {
+	canon    string
+	code     string
+	restored bool  // a lost leading zero was restored
+	err      error // the value is invalid
+}
+
+// A Worker transforms batches for one goroutine. Workers of one
+// Pseudonymizer may run concurrently (the Linker must then be safe for
+// concurrent use, as keyvault's Tx is); their counts add up in Summary.
+type Worker struct {
+	p     *Pseudonymizer
+	coder *Coder
+	faker *Faker
+	cols  []colScratch
+	drop  []bool
+	buf   []byte
+}
+
+// colScratch is a worker's per-rule state for the current batch.
+type colScratch struct {
+	canon   []string
+	state   []valueState
+	reasons []string
+	codes   []string
+	sum     ColumnSummary
+	cache   map[string]cached // raw value -> result, for repeated values
+	fakes   map[string][2]int // canonical subject -> name indexes
+}
+
+// NewWorker returns a Worker. Call it after Bind.
+func (p *Pseudonymizer) NewWorker() *Worker {
+	coder, _ := NewCoder(p.opts.DomainSecret) // length checked in New
+	faker, _ := NewFaker(p.opts.DomainSecret)
+	w := &Worker{p: p, coder: coder, faker: faker, cols: make([]colScratch, len(p.specs))}
+	for i := range w.cols {
+		w.cols[i].cache = map[string]cached{}
+		w.cols[i].fakes = map[string][2]int{}
+	}
+	return w
+}
+
+// Transform pseudonymises rec, whose first row is row firstRow (1-based) of
+// the input; see Pseudonymizer.Transform.
+func (w *Worker) Transform(rec arrow.RecordBatch, firstRow int64) (arrow.RecordBatch, error) {
+	p := w.p
+	if p.out == nil {
+		return nil, errors.New("pseudo: Transform before Bind")
+	}
 	if !rec.Schema().Equal(p.in) {
 		return nil, errors.New("pseudo: batch schema differs from the bound schema")
 	}
 	n := int(rec.NumRows())
-	p.drop = p.drop[:0]
+	w.drop = w.drop[:0]
 	for i := 0; i < n; i++ {
-		p.drop = append(p.drop, false)
+		w.drop = append(w.drop, false)
 	}
-	// Identify first (subject before fake names), then build the columns.
-	for ci := range p.cols {
-		c := &p.cols[ci]
-		if c.rule.Action == ActionCode || (c.rule.Action == ActionFakeName) {
-			if err := p.canonicalise(c, rec.Column(c.index), n); err != nil {
+	for i := range w.cols {
+		w.cols[i].sum = ColumnSummary{}
+	}
+	// Identify and code first (the subject before fake names), then build
+	// the output columns.
+	for ci := range p.specs {
+		if a := p.specs[ci].rule.Action; a == ActionCode || a == ActionFakeName {
+			if err := w.identify(ci, rec.Column(p.specs[ci].index), n, firstRow); err != nil {
 				return nil, err
 			}
 		}
@@ -301,38 +365,54 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 	}()
 	for _, s := range p.plan {
 		var a arrow.Array
-		var err error
 		switch {
 		case s.keep >= 0:
 			a = rec.Column(s.keep)
 			a.Retain()
 		case s.flag:
-			a = p.flagColumn(&p.cols[s.col], n)
-		case p.cols[s.col].rule.Action == ActionCode:
-			a, err = p.codeColumn(&p.cols[s.col], n)
+			a = w.flagColumn(s.col, n)
+		case p.specs[s.col].rule.Action == ActionCode:
+			a = w.codeColumn(s.col, n)
 		default:
-			a = p.fakeColumn(&p.cols[s.col], n)
-		}
-		if err != nil {
-			return nil, err
+			a = w.fakeColumn(s.col, n)
 		}
 		cols = append(cols, a)
 	}
-	p.rows += int64(n)
 	out := array.NewRecordBatch(p.out, cols, int64(n))
 	dropped := 0
-	for _, d := range p.drop {
+	for _, d := range w.drop {
 		if d {
 			dropped++
 		}
 	}
+	w.addTotals(int64(n), int64(dropped))
 	if dropped == 0 {
 		return out, nil
 	}
 	// Rows of withdrawn persons never reach the output.
-	p.withdrawn += int64(dropped)
 	defer out.Release()
-	return filterRows(p.mem, out, p.drop)
+	return filterRows(p.mem, out, w.drop)
+}
+
+// addTotals adds this batch's counts to the Pseudonymizer's.
+func (w *Worker) addTotals(rows, withdrawn int64) {
+	p := w.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rows += rows
+	p.withdrawn += withdrawn
+	for i := range w.cols {
+		b, t := &w.cols[i].sum, &p.sums[i]
+		t.Values += b.Values
+		t.Empty += b.Empty
+		t.RestoredZeros += b.RestoredZeros
+		for k, v := range b.Invalid {
+			if t.Invalid == nil {
+				t.Invalid = map[string]int64{}
+			}
+			t.Invalid[k] += v
+		}
+	}
 }
 
 // filterRows returns rec without the rows marked in drop.
@@ -347,78 +427,124 @@ func filterRows(mem memory.Allocator, rec arrow.RecordBatch, drop []bool) (arrow
 	return compute.FilterRecordBatch(context.Background(), rec, mask, compute.DefaultFilterOptions())
 }
 
-// canonicalise fills c.canon/c.valid/c.reasons for the batch's column and
-// applies the error policy.
-func (p *Pseudonymizer) canonicalise(c *colState, a arrow.Array, n int) error {
+// identify fills the column's canonical forms, states and (for code
+// columns) codes for the batch, linking new identifiers, and applies the
+// invalid-value policy. A value seen before by this worker costs one map
+// lookup.
+func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
+	spec := &w.p.specs[ci]
+	c := &w.cols[ci]
 	c.canon = resize(c.canon, n)
 	c.state = resizeState(c.state, n)
 	c.reasons = resize(c.reasons, n)
+	c.codes = resize(c.codes, n)
+	coding := spec.rule.Action == ActionCode
 	for i := 0; i < n; i++ {
-		c.state[i], c.reasons[i], c.canon[i] = stateNull, "", ""
+		c.state[i], c.reasons[i], c.canon[i], c.codes[i] = stateNull, "", "", ""
 		if a.IsNull(i) {
 			continue
 		}
 		c.state[i] = stateEmpty
 		v := valueAt(a, i)
+		if hit, ok := c.cache[v]; ok {
+			if hit.err != nil {
+				if spec.invalid == InvalidError {
+					return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: hit.err}
+				}
+				c.state[i], c.reasons[i] = stateInvalid, invalidReason(hit.err)
+				continue
+			}
+			c.canon[i], c.codes[i], c.state[i] = hit.canon, hit.code, stateValid
+			if hit.restored {
+				c.sum.RestoredZeros++
+			}
+			continue
+		}
 		if strings.TrimSpace(v) == "" {
 			continue
 		}
-		if c.rule.Kind == KindNID {
-			canon, restored, err := canonicalNID(v, c.rule.RestoreLeadingZero)
+		var canon string
+		var hit cached
+		if spec.rule.Kind == KindNID {
+			cn, restored, err := canonicalNID(v, spec.rule.RestoreLeadingZero)
 			if err != nil {
-				if c.invalid == InvalidError {
-					return &RowError{Row: p.rows + int64(i) + 1, Column: c.rule.Column, Err: err}
+				if spec.invalid == InvalidError {
+					return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: err}
 				}
 				c.state[i], c.reasons[i] = stateInvalid, invalidReason(err)
+				w.remember(c, v, cached{err: err})
 				continue
 			}
 			if restored {
 				c.sum.RestoredZeros++
 			}
-			c.canon[i], c.state[i] = canon, stateValid
+			canon, hit.restored = cn, restored
+		} else {
+			cn, ok := spec.rule.Kind.Canonical(v)
+			if !ok {
+				continue
+			}
+			canon = cn
+		}
+		c.canon[i], c.state[i] = canon, stateValid
+		hit.canon = canon
+		if !coding {
+			w.remember(c, v, hit)
 			continue
 		}
-		if canon, ok := c.rule.Kind.Canonical(v); ok {
-			c.canon[i], c.state[i] = canon, stateValid
+		code, err := w.code(spec, canon)
+		if errors.Is(err, ErrWithdrawn) {
+			w.drop[i] = true
+			c.state[i] = stateNull
+			continue
 		}
+		if err != nil {
+			return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: err}
+		}
+		c.codes[i] = code
+		hit.code = code
+		w.remember(c, v, hit)
 	}
 	return nil
 }
 
-func (p *Pseudonymizer) codeColumn(c *colState, n int) (arrow.Array, error) {
-	b := array.NewStringBuilder(p.mem)
+// remember caches a value's result, evicting a random entry when full.
+func (w *Worker) remember(c *colScratch, v string, r cached) {
+	if len(c.cache) >= cacheSize {
+		for k := range c.cache {
+			delete(c.cache, k)
+			break
+		}
+	}
+	c.cache[strings.Clone(v)] = r
+}
+
+// code returns the code of a canonical identifier and links it.
+func (w *Worker) code(spec *colSpec, canon string) (string, error) {
+	p := w.p
+	if p.opts.Random {
+		return p.assign(spec.rule.Kind, canon)
+	}
+	w.buf = w.coder.AppendCode(w.buf[:0], spec.rule.Kind, canon)
+	code := string(w.buf)
+	if p.opts.Linker != nil {
+		if err := p.opts.Linker.Link(string(spec.rule.Kind), canon, code); err != nil {
+			return "", err
+		}
+	}
+	return code, nil
+}
+
+func (w *Worker) codeColumn(ci int, n int) arrow.Array {
+	c := &w.cols[ci]
+	b := array.NewStringBuilder(w.p.mem)
 	defer b.Release()
 	b.Reserve(n)
 	b.ReserveData(n * CodeLen)
-	var buf [CodeLen]byte
 	for i := 0; i < n; i++ {
 		switch c.state[i] {
 		case stateValid:
-			var code string
-			if p.opts.Random {
-				var err error
-				if code, err = p.assign(c.rule.Kind, c.canon[i]); err != nil {
-					if !errors.Is(err, ErrWithdrawn) {
-						return nil, &RowError{Row: p.rows + int64(i) + 1, Column: c.rule.Column, Err: err}
-					}
-					p.drop[i] = true
-					b.AppendNull()
-					continue
-				}
-			} else {
-				code = string(p.coder.AppendCode(buf[:0], c.rule.Kind, c.canon[i]))
-				if p.opts.Linker != nil {
-					if err := p.opts.Linker.Link(string(c.rule.Kind), c.canon[i], code); err != nil {
-						if !errors.Is(err, ErrWithdrawn) {
-							return nil, &RowError{Row: p.rows + int64(i) + 1, Column: c.rule.Column, Err: err}
-						}
-						p.drop[i] = true
-						b.AppendNull()
-						continue
-					}
-				}
-			}
-			b.Append(code)
+			b.Append(c.codes[i])
 			c.sum.Values++
 		case stateInvalid:
 			b.AppendNull()
@@ -428,10 +554,12 @@ func (p *Pseudonymizer) codeColumn(c *colState, n int) (arrow.Array, error) {
 			c.sum.Invalid[c.reasons[i]]++
 		default:
 			appendEmpty(b, c.state[i])
-			c.sum.Empty++
+			if !w.drop[i] {
+				c.sum.Empty++
+			}
 		}
 	}
-	return b.NewArray(), nil
+	return b.NewArray()
 }
 
 // appendEmpty keeps an empty value empty: null stays null, "" stays "".
@@ -460,13 +588,17 @@ func (p *Pseudonymizer) assign(kind Kind, canon string) (string, error) {
 	}
 }
 
-func (p *Pseudonymizer) fakeColumn(c *colState, n int) arrow.Array {
+func (w *Worker) fakeColumn(ci int, n int) arrow.Array {
+	p := w.p
+	c := &w.cols[ci]
+	spec := &p.specs[ci]
 	b := array.NewStringBuilder(p.mem)
 	defer b.Release()
 	b.Reserve(n)
-	var subj *colState
+	var subj *colScratch
+	var subjKind Kind
 	if p.subj >= 0 {
-		subj = &p.cols[p.subj]
+		subj, subjKind = &w.cols[p.subj], p.specs[p.subj].rule.Kind
 	}
 	for i := 0; i < n; i++ {
 		switch {
@@ -474,22 +606,39 @@ func (p *Pseudonymizer) fakeColumn(c *colState, n int) arrow.Array {
 			appendEmpty(b, c.state[i])
 			c.sum.Empty++
 		case subj != nil && subj.state[i] == stateValid:
-			b.Append(p.faker.Name(subj.rule.Kind, subj.canon[i], c.rule.Part))
+			b.Append(w.fake(c, subjKind, subj.canon[i], spec.rule.Part))
 			c.sum.Values++
 		default:
-			b.Append(p.faker.Name(c.rule.Kind, c.canon[i], c.rule.Part))
+			b.Append(w.fake(c, spec.rule.Kind, c.canon[i], spec.rule.Part))
 			c.sum.Values++
 		}
 	}
 	return b.NewArray()
 }
 
-func (p *Pseudonymizer) flagColumn(c *colState, n int) arrow.Array {
-	b := array.NewStringBuilder(p.mem)
+// fake returns a fictitious name (part), cached per worker and column.
+func (w *Worker) fake(c *colScratch, kind Kind, canon string, part NamePart) string {
+	ix, ok := c.fakes[canon]
+	if !ok {
+		ix[0], ix[1] = w.faker.indexes(kind, canon)
+		if len(c.fakes) >= cacheSize {
+			for k := range c.fakes {
+				delete(c.fakes, k)
+				break
+			}
+		}
+		c.fakes[canon] = ix
+	}
+	return nameOf(ix[0], ix[1], part)
+}
+
+func (w *Worker) flagColumn(ci int, n int) arrow.Array {
+	c := &w.cols[ci]
+	b := array.NewStringBuilder(w.p.mem)
 	defer b.Release()
 	b.Reserve(n)
 	for i := 0; i < n; i++ {
-		if c.reasons[i] != "" {
+		if c.state[i] == stateInvalid {
 			b.Append(c.reasons[i])
 		} else {
 			b.AppendNull()
@@ -498,11 +647,12 @@ func (p *Pseudonymizer) flagColumn(c *colState, n int) arrow.Array {
 	return b.NewArray()
 }
 
-// Summary returns what the run has done so far.
+// Summary returns what the run has done so far (all workers together).
 func (p *Pseudonymizer) Summary() Summary {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	s := Summary{Rows: p.rows, Unmentioned: append([]string{}, p.unmentioned...), WithdrawnRows: p.withdrawn}
-	for _, c := range p.cols {
-		cs := c.sum
+	for _, cs := range p.sums {
 		if cs.Invalid != nil {
 			m := make(map[string]int64, len(cs.Invalid))
 			for k, v := range cs.Invalid {

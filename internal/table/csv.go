@@ -80,6 +80,10 @@ func (r *CSVReader) Line(row int64) int {
 	return r.lines[i]
 }
 
+// BatchLines returns, for each row of the last batch, the input line on
+// which it starts (a copy, safe to keep).
+func (r *CSVReader) BatchLines() []int { return append([]int(nil), r.lines...) }
+
 // Next reads up to BatchRows records.
 func (r *CSVReader) Next() (arrow.RecordBatch, error) {
 	if r.done {

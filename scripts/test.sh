@@ -15,6 +15,9 @@ fi
 echo "== go test"
 go test ./...
 
+echo "== race detector on the packages with concurrency"
+go test -race ./pseudo ./keyvault
+
 echo "== Parquet interop (nested module, xitongsys/parquet-go)"
 (cd interop && go test ./...)
 
@@ -24,7 +27,7 @@ grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./interop/' | while re
   pkg="./$(dirname "${f#./}")"
   for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
     echo "-- $pkg $target"
-    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" > /tmp/pseudokit-fuzz.log 2>&1 || { cat /tmp/pseudokit-fuzz.log; exit 1; }
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$pkg" > /tmp/pseudokit-fuzz.log 2>&1 || { cat /tmp/pseudokit-fuzz.log; exit 1; }
   done
 done
 echo "all checks passed"

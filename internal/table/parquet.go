@@ -39,7 +39,11 @@ func NewParquetReader(r parquet.ReaderAtSeeker, batchRows int, mem memory.Alloca
 			rd, err = nil, fmt.Errorf("%w (%v)", ErrNotParquet, p)
 		}
 	}()
-	pf, err := file.NewParquetReader(r)
+	// Buffered streams read a column chunk page by page instead of whole,
+	// so memory does not depend on the input's row-group size.
+	props := parquet.NewReaderProperties(mem)
+	props.BufferedStreamEnabled = true
+	pf, err := file.NewParquetReader(r, file.WithReadProps(props))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
@@ -97,7 +101,8 @@ type ParquetOptions struct {
 	Random []string
 	// Metadata is added to the file's key-value metadata.
 	Metadata map[string]string
-	// RowGroupRows bounds a row group (default 1Mi rows).
+	// RowGroupRows is the number of rows in a row group (default 256Ki: the
+	// whole group is held, encoded and compressed, in memory until written).
 	RowGroupRows int64
 	// Allocator allocates write buffers.
 	Allocator memory.Allocator
@@ -118,7 +123,7 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, o ParquetOptions) (*Par
 	}
 	rg := o.RowGroupRows
 	if rg <= 0 {
-		rg = 1 << 20
+		rg = 256 << 10
 	}
 	props := []parquet.WriterProperty{
 		parquet.WithAllocator(mem),
@@ -146,8 +151,9 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, o ParquetOptions) (*Par
 	return &ParquetWriter{fw: fw}, nil
 }
 
-// Write writes the batch as (part of) a row group.
-func (w *ParquetWriter) Write(rec arrow.RecordBatch) error { return w.fw.Write(rec) }
+// Write adds the batch to the current row group, starting a new one when it
+// is full (so row groups do not follow the batch size).
+func (w *ParquetWriter) Write(rec arrow.RecordBatch) error { return w.fw.WriteBuffered(rec) }
 
 // Close writes the footer. It does not close the underlying writer.
 func (w *ParquetWriter) Close() error { return w.fw.Close() }

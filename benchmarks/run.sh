@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# End-to-end throughput of pseudokit against a plain CSV copy and, where
+# installed, salted SHA-256 in DuckDB and Python. See benchmarks/README.md.
+#
+#   bash benchmarks/run.sh              # 1,000,000 rows
+#   ROWS=200000 bash benchmarks/run.sh  # another size
+#
+# The data are synthetic (Test-Norge identity numbers) and live in a temp
+# directory that is removed at the end (KEEP=1 keeps it).
+set -euo pipefail
+
+ROWS=${ROWS:-1000000}
+PERSONS=${PERSONS:-100000}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/pseudokit-bench.XXXXXX")
+if [[ ${KEEP:-0} == 1 ]]; then
+	echo "keeping $work"
+else
+	trap 'rm -rf "$work"' EXIT
+fi
+
+have_time=0
+if [[ -x /usr/bin/time ]]; then
+	have_time=1
+else
+	echo "note: /usr/bin/time not found (apt-get install time): no CPU time or peak RSS" >&2
+fi
+
+cd "$root"
+echo "building pseudokit, gen and csvcopy ..."
+go build -o "$work/pseudokit" ./cmd/pseudokit
+go build -o "$work/gen" ./benchmarks/gen
+go build -o "$work/csvcopy" ./benchmarks/csvcopy
+
+echo "generating $ROWS rows from $PERSONS persons ..."
+"$work/gen" -rows "$ROWS" -persons "$PERSONS" -o "$work/in.csv"
+"$work/gen" -rows "$ROWS" -persons "$PERSONS" -o "$work/in.parquet"
+csv_mb=$(awk -v b="$(stat -c %s "$work/in.csv")" 'BEGIN { printf "%.0f", b / 1e6 }')
+pq_mb=$(awk -v b="$(stat -c %s "$work/in.parquet")" 'BEGIN { printf "%.0f", b / 1e6 }')
+
+printf 'bench passphrase\n' >"$work/pass"
+newvault() { # a fresh vault, so every run makes all its links anew
+	rm -f "$work/v.vault"
+	"$work/pseudokit" vault init --vault "$work/v.vault" --project bench \
+		--passphrase-file "$work/pass" --kdf-time 2 --kdf-memory 19 >/dev/null 2>&1
+}
+kit=("$work/pseudokit" pseudonymize --quiet --vault "$work/v.vault" --passphrase-file "$work/pass"
+	--id fnr --code email:email --name first_name,last_name)
+
+results=()
+# measure NAME COMMAND...: runs the command once and records wall time,
+# CPU time (user + system) and peak RSS.
+measure() {
+	local name=$1
+	shift
+	local wall cpu rss start u s
+	start=$(date +%s.%N)
+	if ((have_time)); then
+		/usr/bin/time -f '%U %S %M' -o "$work/time" "$@" >/dev/null
+		read -r u s rss <"$work/time"
+		cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+		rss=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')
+	else
+		"$@" >/dev/null
+		cpu=-
+		rss=-
+	fi
+	wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
+	results+=("$name|$wall|$cpu|$rss")
+	printf '  %-44s %8ss\n' "$name" "$wall"
+}
+
+echo "running ..."
+measure "csvcopy: encoding/csv copy (baseline)" "$work/csvcopy" "$work/in.csv" "$work/out-copy.csv"
+newvault
+measure "pseudokit CSV -> CSV" "${kit[@]}" "$work/in.csv" "$work/out.csv"
+newvault
+measure "pseudokit Parquet -> Parquet" "${kit[@]}" "$work/in.parquet" "$work/out.parquet"
+
+salt=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+if command -v duckdb >/dev/null; then
+	hashed="* REPLACE (sha256('$salt' || fnr) AS fnr, sha256('$salt' || email) AS email,
+		sha256('$salt' || first_name) AS first_name, sha256('$salt' || last_name) AS last_name)"
+	measure "duckdb salted sha256 CSV -> CSV" duckdb -c \
+		"COPY (SELECT $hashed FROM read_csv('$work/in.csv', all_varchar = true)) TO '$work/out-duck.csv' (HEADER, DELIMITER ',')"
+	measure "duckdb salted sha256 Parquet -> Parquet" duckdb -c \
+		"COPY (SELECT $hashed FROM read_parquet('$work/in.parquet')) TO '$work/out-duck.parquet' (FORMAT parquet)"
+fi
+if command -v python3 >/dev/null; then
+	cat >"$work/hash.py" <<'EOF'
+import csv, hashlib, sys
+salt = bytes.fromhex(sys.argv[3])
+with open(sys.argv[1], newline="", encoding="utf-8") as f, open(sys.argv[2], "w", newline="", encoding="utf-8") as g:
+    r, w = csv.reader(f), csv.writer(g, lineterminator="\n")
+    header = next(r)
+    w.writerow(header)
+    cols = [header.index(c) for c in ("fnr", "email", "first_name", "last_name")]
+    sha = hashlib.sha256
+    for row in r:
+        for i in cols:
+            row[i] = sha(salt + row[i].encode()).hexdigest()
+        w.writerow(row)
+EOF
+	measure "python3 csv + hashlib salted sha256" python3 "$work/hash.py" "$work/in.csv" "$work/out-py.csv" "$salt"
+fi
+
+# Sanity: every output has the input's row count.
+want=$((ROWS + 1))
+for f in "$work"/out*.csv; do
+	got=$(wc -l <"$f")
+	if ((got != want)); then
+		echo "error: $f has $got lines, want $want" >&2
+		exit 1
+	fi
+done
+
+echo
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(go env GOVERSION), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null) ]]; then rev="$rev+changes"; fi
+echo "pseudokit $rev"
+echo "$ROWS rows from $PERSONS persons: CSV $csv_mb MB, Parquet $pq_mb MB; pseudokit codes fnr and email and fakes first and last name"
+echo
+base_wall=$(cut -d'|' -f2 <<<"${results[0]}")
+printf '| %-44s | %9s | %7s | %7s | %10s | %11s | %11s |\n' run "rows/s" "wall s" "CPU s" "rows/CPU s" "peak RSS MB" "vs baseline"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" ----------: --------: --------: -----------: ------------: ------------:
+for r in "${results[@]}"; do
+	IFS='|' read -r name wall cpu rss <<<"$r"
+	awk -v n="$name" -v rows="$ROWS" -v wall="$wall" -v cpu="$cpu" -v rss="$rss" -v base="$base_wall" 'BEGIN {
+		rps = wall > 0 ? rows / wall : 0 # wall is never 0: it includes starting the process
+		cps = (cpu != "-" && cpu > 0) ? sprintf("%.0f", rows / cpu) : "-"
+		printf "| %-44s | %9.0f | %7.2f | %7s | %10s | %11s | %10.1fx |\n", n, rps, wall, cpu, cps, rss, (base > 0 ? wall / base : 0)
+	}'
+done

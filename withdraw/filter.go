@@ -1,0 +1,262 @@
+package withdraw
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pseudokit/pseudokit/internal/csvio"
+	"github.com/pseudokit/pseudokit/internal/table"
+)
+
+// staged is a dataset rewritten to a temporary file, waiting for commit.
+type staged struct {
+	out     *table.Output // nil for a dry run or when nothing changes
+	receipt DatasetReceipt
+	removed []int64 // rows removed per person
+}
+
+func (s *staged) commit() error {
+	if s.out == nil {
+		return nil
+	}
+	err := s.out.Commit()
+	s.out = nil
+	return err
+}
+
+func (s *staged) abort() {
+	if s.out != nil {
+		s.out.Abort()
+		s.out = nil
+	}
+}
+
+// discard is an io.Writer that only counts and hashes (dry runs).
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// filterFile stages path without the rows of withdrawn persons.
+func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryRun bool) (*staged, error) {
+	format, err := table.FormatOf(path, "")
+	if err != nil {
+		return nil, err
+	}
+	before, err := hashFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &staged{removed: make([]int64, npersons), receipt: DatasetReceipt{Path: path, Format: string(format), SHA256Before: before}}
+	var w io.Writer = discard{}
+	h := sha256.New()
+	if !dryRun {
+		if s.out, err = table.CreateOutput(path, nil); err != nil {
+			return nil, err
+		}
+		w = s.out
+	}
+	hw := io.MultiWriter(w, h)
+	switch format {
+	case table.CSV:
+		err = filterCSV(ctx, path, hw, m, s)
+	default:
+		err = filterParquet(ctx, path, hw, m, s)
+	}
+	if err != nil {
+		s.abort()
+		return nil, err
+	}
+	s.receipt.SHA256After = hex.EncodeToString(h.Sum(nil))
+	if dryRun || s.receipt.RowsAfter == s.receipt.RowsBefore {
+		// Nothing to change: keep the file as it is (byte for byte).
+		s.abort()
+		if !dryRun || s.receipt.RowsAfter == s.receipt.RowsBefore {
+			s.receipt.SHA256After = s.receipt.SHA256Before
+		}
+	}
+	return s, nil
+}
+
+// filterCSV copies the records that stay as their raw bytes. The file is
+// read as ISO-8859-1, which decodes every byte: codes and identity numbers
+// are ASCII, so matching works whatever the file's real encoding, and the
+// raw bytes are what is copied.
+func filterCSV(ctx context.Context, path string, w io.Writer, m *matcher, s *staged) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	r := csvio.NewReader(br)
+	r.File = path
+	if b, _ := br.Peek(3); len(b) == 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		r.Encoding = csvio.UTF8
+	} else {
+		r.Encoding = csvio.Latin1
+	}
+	hdr, err := r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return &csvio.ParseError{File: path, Err: csvio.ErrEmpty}
+		}
+		return err
+	}
+	if _, err := r.CheckHeader(hdr); err != nil {
+		return err
+	}
+	cw := csvio.NewWriter(w, r.Dialect())
+	if err := cw.WriteRaw(hdr.Raw); err != nil {
+		return err
+	}
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		s.receipt.RowsBefore++
+		if p := matchRecord(m, rec.Fields); p >= 0 {
+			s.removed[p]++
+			continue
+		}
+		s.receipt.RowsAfter++
+		if err := cw.WriteRaw(rec.Raw); err != nil {
+			return err
+		}
+	}
+	if t := r.Trailer(); len(t) > 0 {
+		if err := cw.WriteRaw(t); err != nil {
+			return err
+		}
+	}
+	return cw.Flush()
+}
+
+func matchRecord(m *matcher, fields [][]byte) int {
+	for _, f := range fields {
+		if p := m.match(f); p >= 0 {
+			return p
+		}
+	}
+	return -1
+}
+
+// filterParquet rewrites a Parquet file without the matching rows, keeping
+// schema, types, nulls, order and metadata.
+func filterParquet(ctx context.Context, path string, w io.Writer, m *matcher, s *staged) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	mem := memory.DefaultAllocator
+	pr, err := table.NewParquetReader(f, 0, mem)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer pr.Close()
+	pw, err := table.NewParquetWriter(w, pr.Schema(), table.ParquetOptions{Allocator: mem})
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := pr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		n := int(rec.NumRows())
+		keep := array.NewBooleanBuilder(mem)
+		kept := 0
+		for i := 0; i < n; i++ {
+			p := -1
+			for _, col := range rec.Columns() {
+				if buf, p = matchValue(m, col, i, buf[:0]); p >= 0 {
+					break
+				}
+			}
+			if p >= 0 {
+				s.removed[p]++
+			} else {
+				kept++
+			}
+			keep.Append(p < 0)
+		}
+		s.receipt.RowsBefore += int64(n)
+		s.receipt.RowsAfter += int64(kept)
+		mask := keep.NewBooleanArray()
+		keep.Release()
+		out := rec
+		if kept < n {
+			out, err = compute.FilterRecordBatch(ctx, rec, mask, compute.DefaultFilterOptions())
+			rec.Release()
+			if err != nil {
+				mask.Release()
+				return err
+			}
+		}
+		mask.Release()
+		err = pw.Write(out)
+		out.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return pw.Close()
+}
+
+// matchValue matches the i-th value of a text or integer column.
+func matchValue(m *matcher, col arrow.Array, i int, buf []byte) ([]byte, int) {
+	b := textAt(col, i)
+	if b == nil {
+		return buf, -1
+	}
+	return buf, m.match(b)
+}
+
+// textAt returns the i-th value of a text or integer column as bytes (an
+// integer as 11 digits: an identity number that lost its leading zero), or
+// nil for nulls and other types.
+func textAt(col arrow.Array, i int) []byte {
+	if col.IsNull(i) {
+		return nil
+	}
+	switch a := col.(type) {
+	case *array.String:
+		return []byte(a.Value(i))
+	case *array.LargeString:
+		return []byte(a.Value(i))
+	case *array.Binary:
+		return a.Value(i)
+	case *array.Int64:
+		return fmt.Appendf(nil, "%011d", a.Value(i))
+	case *array.Dictionary:
+		return textAt(a.Dictionary(), a.GetValueIndex(i))
+	}
+	return nil
+}

@@ -197,6 +197,10 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 			"withdrawn_rows": sum.WithdrawnRows,
 		},
 	}
+	// The output must be on disk before the vault records the run.
+	if err := out.Sync(); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(entry); err != nil {
 		return nil, err
 	}

@@ -73,6 +73,9 @@ func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryR
 	default:
 		err = filterParquet(ctx, path, hw, m, s)
 	}
+	if err == nil && s.out != nil {
+		err = s.out.Sync() // on disk before the vault records anything
+	}
 	if err != nil {
 		s.abort()
 		return nil, err

@@ -66,22 +66,34 @@ func (o *Output) SHA256() string { return hex.EncodeToString(o.hash.Sum(nil)) }
 // Path returns the target path.
 func (o *Output) Path() string { return o.path }
 
-// Commit flushes, syncs and renames the output into place.
+// Sync writes out everything buffered and makes it durable (for a file),
+// without making it visible: call it before committing anything that
+// promises the output exists (the vault), so that a full disk fails the run
+// first. Commit calls it too.
+func (o *Output) Sync() error {
+	if err := o.bw.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	if o.tmp != nil {
+		if err := o.tmp.Sync(); err != nil {
+			return fmt.Errorf("writing %s: %w", o.path, err)
+		}
+	}
+	return nil
+}
+
+// Commit syncs and renames the output into place.
 func (o *Output) Commit() error {
 	if o.done {
 		return errors.New("output already finished")
 	}
 	o.done = true
-	if err := o.bw.Flush(); err != nil {
+	if err := o.Sync(); err != nil {
 		o.remove()
-		return fmt.Errorf("writing %s: %w", o.path, err)
+		return err
 	}
 	if o.tmp == nil {
 		return nil
-	}
-	if err := o.tmp.Sync(); err != nil {
-		o.remove()
-		return fmt.Errorf("writing %s: %w", o.path, err)
 	}
 	if err := o.tmp.Close(); err != nil {
 		os.Remove(o.tmp.Name())

@@ -25,8 +25,8 @@ var (
 	ErrCorrupt = errors.New("keyvault: vault is corrupt")
 
 	// ErrWrongPassphrase means that no key slot could be unlocked with the
-	// given passphrase. The CLI maps it to exit code 3.
-	ErrWrongPassphrase = errors.New("keyvault: wrong passphrase: no key slot could be unlocked")
+	// given passphrase or age identities. The CLI maps it to exit code 3.
+	ErrWrongPassphrase = errors.New("keyvault: wrong passphrase or key: no key slot could be unlocked")
 
 	// ErrLogTampered means that the access-log hash chain or its
 	// authenticated head does not verify: an entry was edited, deleted,
@@ -73,6 +73,33 @@ var (
 	// domain name, bad kind, too weak key-derivation parameters, ...).
 	ErrInvalid = errors.New("keyvault: invalid argument")
 
+	// ErrNotFound means that no link has the given code (in the domains
+	// searched).
+	ErrNotFound = errors.New("keyvault: no such code")
+
+	// ErrLastHolder means the operation would remove the vault's last key
+	// slot, after which nobody could ever unlock it. Destroy the vault with
+	// [Vault.Destroy] instead. It is a refusal by policy.
+	ErrLastHolder = errors.New("keyvault: the last key holder cannot be removed")
+
+	// ErrNoSlot means that no key slot has the given id or label.
+	ErrNoSlot = errors.New("keyvault: no such key slot")
+
+	// ErrPurposeRequired means that an access that shows identifiers
+	// ([Vault.Reveal]) or destroys the key ([Vault.Destroy]) was asked for
+	// without a stated purpose. It is a refusal by policy.
+	ErrPurposeRequired = errors.New("keyvault: a purpose is required for this access")
+
+	// ErrDestroyed means the vault's key has been destroyed ([Vault.Destroy]):
+	// it has no key slots and no links, only its access log, which
+	// [VerifyFile] and [ReadLog] read without a key.
+	ErrDestroyed = errors.New("keyvault: the vault's key has been destroyed")
+
+	// ErrNotDestroyed means a function for destroyed vaults ([VerifyFile])
+	// was given a vault that still holds its key: verify it with a key
+	// holder's credentials ([Vault.Verify]).
+	ErrNotDestroyed = errors.New("keyvault: the vault has not been destroyed; verify it with a key")
+
 	// ErrLooksLikeIdentifier means a log entry field contains something that
 	// looks like a Norwegian identity number (a run of exactly 11 digits).
 	// Log entries are readable without the key and must never contain
@@ -85,10 +112,20 @@ var (
 type VersionError struct {
 	Found     int // format (major) version stored in the file
 	Supported int // highest major version this program reads
+
+	// WriterMinor is set when the major version is supported but the file
+	// says (meta writer_minor) that only programs implementing at least
+	// minor version WriterMinor may write to it; SupportedMinor is this
+	// program's FormatMinor.
+	WriterMinor, SupportedMinor int
 }
 
 // Error describes the version mismatch.
 func (e *VersionError) Error() string {
+	if e.WriterMinor > 0 {
+		return fmt.Sprintf("keyvault: vault format %d.%d needs a newer program to write to it (this program writes %d.%d; upgrade pseudokit)",
+			e.Found, e.WriterMinor, e.Supported, e.SupportedMinor)
+	}
 	return fmt.Sprintf("keyvault: vault format version %d is not supported (this program reads up to %d; upgrade pseudokit)", e.Found, e.Supported)
 }
 

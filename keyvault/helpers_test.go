@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -15,7 +16,16 @@ import (
 var testKDF = KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 
 func TestMain(m *testing.M) {
+	// The test binary doubles as an age plugin (run as age-plugin-pktest
+	// through a symbolic link, see plugin_test.go) and as the child process
+	// of the crash and concurrency tests (crash_test.go).
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "age-plugin-") {
+		os.Exit(runTestPlugin())
+	}
 	DefaultKDF = testKDF
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode))
+	}
 	os.Exit(m.Run())
 }
 

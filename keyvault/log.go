@@ -243,6 +243,9 @@ func headRow(ctx context.Context, q queryer, k *keys, vaultID []byte) (*logRow, 
 		return nil, classify(err)
 	}
 	if errors.Is(merr, sql.ErrNoRows) {
+		if d, err := isDestroyed(ctx, q); err == nil && d {
+			return nil, ErrDestroyed // another handle destroyed the key
+		}
 		return nil, &LogTamperedError{Seq: r.seq, Reason: "the log head MAC is missing"}
 	}
 	if merr != nil {
@@ -282,11 +285,14 @@ func appendRow(ctx context.Context, q queryer, k *keys, vaultID []byte, r *logRo
 	return err
 }
 
-// verifyChain recomputes the whole chain and checks the head MAC.
-func verifyChain(ctx context.Context, q queryer, k *keys, vaultID []byte) error {
+// walkChain recomputes the whole chain from the genesis value: seq without
+// gaps from 1, prev_hash links, hash matches content. visit, if not nil, is
+// called for every entry that verifies. It returns the newest entry's seq
+// and hash. It needs no key.
+func walkChain(ctx context.Context, q queryer, vaultID []byte, visit func(r *logRow) error) (int64, []byte, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+logColumns+` FROM log ORDER BY seq`)
 	if err != nil {
-		return classify(err)
+		return 0, nil, classify(err)
 	}
 	defer rows.Close()
 	want := int64(1)
@@ -294,39 +300,57 @@ func verifyChain(ctx context.Context, q queryer, k *keys, vaultID []byte) error 
 	var r logRow
 	for rows.Next() {
 		if err := r.scan(rows); err != nil {
-			return classify(err)
+			return 0, nil, classify(err)
 		}
 		if r.seq != want {
-			return &LogTamperedError{Seq: want, Reason: fmt.Sprintf("entry %d is missing (next stored entry is %d)", want, r.seq)}
+			return 0, nil, &LogTamperedError{Seq: want, Reason: fmt.Sprintf("entry %d is missing (next stored entry is %d)", want, r.seq)}
 		}
 		if !bytes.Equal(r.prevHash, prev) {
-			return &LogTamperedError{Seq: r.seq, Reason: "previous-hash link is broken"}
+			return 0, nil, &LogTamperedError{Seq: r.seq, Reason: "previous-hash link is broken"}
 		}
 		h := r.computeHash()
 		if !bytes.Equal(h, r.hash) {
-			return &LogTamperedError{Seq: r.seq, Reason: "entry hash does not match its content"}
+			return 0, nil, &LogTamperedError{Seq: r.seq, Reason: "entry hash does not match its content"}
+		}
+		if visit != nil {
+			if err := visit(&r); err != nil {
+				return 0, nil, err
+			}
 		}
 		prev = h
 		want++
 	}
 	if err := rows.Err(); err != nil {
-		return classify(err)
+		return 0, nil, classify(err)
 	}
-	rows.Close()
 	if want == 1 {
-		return &LogTamperedError{Seq: 1, Reason: "the log is empty"}
+		return 0, nil, &LogTamperedError{Seq: 1, Reason: "the log is empty"}
+	}
+	return want - 1, prev, nil
+}
+
+// verifyChain recomputes the whole chain and checks the head MAC.
+func verifyChain(ctx context.Context, q queryer, k *keys, vaultID []byte) error {
+	_, _, err := verifyChainVisit(ctx, q, k, vaultID, nil)
+	return err
+}
+
+func verifyChainVisit(ctx context.Context, q queryer, k *keys, vaultID []byte, visit func(r *logRow) error) (int64, []byte, error) {
+	seq, head, err := walkChain(ctx, q, vaultID, visit)
+	if err != nil {
+		return 0, nil, err
 	}
 	var mac []byte
 	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_head_mac'`).Scan(&mac); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return &LogTamperedError{Seq: want - 1, Reason: "the log head MAC is missing"}
+			return 0, nil, &LogTamperedError{Seq: seq, Reason: "the log head MAC is missing"}
 		}
-		return classify(err)
+		return 0, nil, classify(err)
 	}
-	if !hmac.Equal(mac, headMAC(k.logMAC, vaultID, want-1, prev)) {
-		return &LogTamperedError{Seq: want - 1, Reason: "the log head does not match its MAC (entries deleted after it, or the chain rewritten)"}
+	if !hmac.Equal(mac, headMAC(k.logMAC, vaultID, seq, head)) {
+		return 0, nil, &LogTamperedError{Seq: seq, Reason: "the log head does not match its MAC (entries deleted after it, or the chain rewritten)"}
 	}
-	return nil
+	return seq, head, nil
 }
 
 // foldFailedUnlocks moves the pending failed-unlock rows into the chain as
@@ -443,24 +467,7 @@ func (v *Vault) Entries() ([]Entry, error) {
 	if _, err := v.keys(); err != nil {
 		return nil, err
 	}
-	rows, err := v.db.Query(`SELECT ` + logColumns + ` FROM log ORDER BY seq`)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		var r logRow
-		if err := r.scan(rows); err != nil {
-			return nil, classify(err)
-		}
-		e, err := r.entry()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, classify(rows.Err())
+	return readEntries(context.Background(), v.db)
 }
 
 // VerifyLog recomputes the access-log hash chain and checks the

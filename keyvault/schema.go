@@ -25,12 +25,16 @@ const (
 
 	// FormatMinor is the minor format version this package writes. Minor
 	// versions only add things older readers of the same major version can
-	// safely ignore.
-	FormatMinor = 0
+	// safely ignore; see docs/vault-format.md for the rules. Minor 1 added
+	// the withdrawal tombstones (table withdrawn), slot-id counter, age key
+	// slots and destruction records.
+	FormatMinor = 1
 )
 
-// schemaV1 is the DDL of format version 1, executed in order by Create.
-// Open compares the file's sqlite_schema against exactly these statements.
+// schemaV1 is the DDL of format version 1.0. Create executes it and then
+// the additions of every later minor version (schemaV1Minor); Open compares
+// the file's sqlite_schema against exactly the statements of the file's
+// minor version.
 var schemaV1 = []string{
 	`CREATE TABLE meta (
 	key   TEXT PRIMARY KEY NOT NULL,
@@ -92,6 +96,24 @@ var schemaV1 = []string{
 )`,
 }
 
+// schemaV1Minor[m] is the DDL that minor version m adds to version 1.
+var schemaV1Minor = [][]string{
+	1: {`CREATE TABLE withdrawn (
+	idx     BLOB PRIMARY KEY NOT NULL,
+	created INTEGER NOT NULL
+) WITHOUT ROWID`},
+}
+
+// schemaFor returns the DDL of format version 1.minor (minor is clamped to
+// FormatMinor).
+func schemaFor(minor int) []string {
+	out := append([]string(nil), schemaV1...)
+	for m := 1; m <= minor && m <= FormatMinor; m++ {
+		out = append(out, schemaV1Minor[m]...)
+	}
+	return out
+}
+
 // synchronous is the SQLite synchronous setting. It is a variable only so
 // that the fuzz tests can turn fsync off; programs must not change it.
 var synchronous = "FULL"
@@ -112,7 +134,7 @@ func dsn(path string) (string, error) {
 		"&_pragma=trusted_schema(OFF)" +
 		"&_pragma=cell_size_check(ON)" +
 		"&_pragma=temp_store(MEMORY)" +
-		"&_pragma=cache_size(-131072)", nil
+		"&_pragma=cache_size(-16384)", nil
 }
 
 // fileURI turns a file name into an SQLite "file:" URI (absolute path,
@@ -147,31 +169,37 @@ func openDB(path string) (*sql.DB, error) {
 type schemaObject struct{ typ, name, tbl, sql string }
 
 var (
-	expectedSchemaOnce sync.Once
-	expectedSchema     map[string]schemaObject
-	expectedSchemaErr  error
+	expectedSchemaMu sync.Mutex
+	expectedSchema   = map[int]map[string]schemaObject{}
 )
 
-// wantSchema returns the sqlite_schema rows that schemaV1 produces, computed
-// once in an in-memory database so that it always matches the DDL.
-func wantSchema() (map[string]schemaObject, error) {
-	expectedSchemaOnce.Do(func() {
-		db, err := sql.Open("sqlite", ":memory:")
-		if err != nil {
-			expectedSchemaErr = err
-			return
+// wantSchema returns the sqlite_schema rows that the DDL of version
+// 1.minor produces, computed once per minor version in an in-memory
+// database so that it always matches the DDL.
+func wantSchema(minor int) (map[string]schemaObject, error) {
+	minor = min(minor, FormatMinor)
+	expectedSchemaMu.Lock()
+	defer expectedSchemaMu.Unlock()
+	if m, ok := expectedSchema[minor]; ok {
+		return m, nil
+	}
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, s := range schemaFor(minor) {
+		if _, err := db.Exec(s); err != nil {
+			return nil, err
 		}
-		defer db.Close()
-		db.SetMaxOpenConns(1)
-		for _, s := range schemaV1 {
-			if _, err := db.Exec(s); err != nil {
-				expectedSchemaErr = err
-				return
-			}
-		}
-		expectedSchema, expectedSchemaErr = readSchema(context.Background(), db)
-	})
-	return expectedSchema, expectedSchemaErr
+	}
+	m, err := readSchema(context.Background(), db)
+	if err != nil {
+		return nil, err
+	}
+	expectedSchema[minor] = m
+	return m, nil
 }
 
 type queryer interface {
@@ -197,11 +225,12 @@ func readSchema(ctx context.Context, q queryer) (map[string]schemaObject, error)
 	return m, rows.Err()
 }
 
-// checkSchema verifies that the file's schema is exactly the one of this
-// format version. If the file has a newer minor version, extra tables and
-// indexes are tolerated; triggers and views never are.
+// checkSchema verifies that the file's schema is exactly the one of its
+// format version 1.minor. If the file has a newer minor version than this
+// package, extra tables and indexes are tolerated; triggers and views never
+// are.
 func checkSchema(ctx context.Context, q queryer, minor int) error {
-	want, err := wantSchema()
+	want, err := wantSchema(minor)
 	if err != nil {
 		return err
 	}
@@ -215,7 +244,7 @@ func checkSchema(ctx context.Context, q queryer, minor int) error {
 			return corruptf("schema object %q is missing", name)
 		}
 		if g != w {
-			return corruptf("schema object %q differs from format version %d", name, FormatVersion)
+			return corruptf("schema object %q differs from format version %d.%d", name, FormatVersion, min(minor, FormatMinor))
 		}
 	}
 	for name, g := range got {

@@ -52,11 +52,26 @@ func (s *slotRow) params() KDFParams {
 	return KDFParams{Time: uint32(s.kdfTime.Int64), MemoryKiB: uint32(s.kdfMem.Int64), Threads: uint8(s.kdfThread.Int64)}
 }
 
-// check validates a stored passphrase slot before any work is done on it,
-// so that a hostile file cannot ask for unbounded memory or time.
+// maxAgeSlotLen bounds the wrapped secret of an age slot (an age file of
+// 32 bytes plus the associated data: a few hundred bytes for X25519,
+// about 1.3 KiB for hybrid recipients; plugins may add more).
+const maxAgeSlotLen = 64 << 10
+
+// check validates a stored slot before any work is done on it, so that a
+// hostile file cannot ask for unbounded memory or time. Slots of unknown
+// types are skipped by unlock and left alone here.
 func (s *slotRow) check() error {
+	if isAgeSlot(s.typ) {
+		if s.kdf.Valid || !s.recipient.Valid || s.recipient.String == "" || len(s.recipient.String) > 4096 {
+			return corruptf("slot %d: malformed age slot", s.id)
+		}
+		if len(s.wrapped) == 0 || len(s.wrapped) > maxAgeSlotLen {
+			return corruptf("slot %d: wrapped secret has %d bytes", s.id, len(s.wrapped))
+		}
+		return nil
+	}
 	if s.typ != SlotPassphrase {
-		return nil // other slot types (issue #3) are checked by their own code
+		return nil
 	}
 	if s.kdf.String != kdfArgon2id {
 		return corruptf("slot %d: unknown kdf %q", s.id, s.kdf.String)
@@ -79,6 +94,9 @@ func (s *slotRow) check() error {
 
 func (s *slotRow) info() SlotInfo {
 	si := SlotInfo{ID: s.id, Type: s.typ, Label: s.label, Recipient: s.recipient.String}
+	if s.typ == SlotAgePlugin {
+		si.Plugin = pluginName(s.recipient.String)
+	}
 	si.Created, _ = parseTime(s.created)
 	if s.typ == SlotPassphrase {
 		si.KDF = s.params()
@@ -111,24 +129,31 @@ func (s *slotRow) openPassphrase(vaultID, passphrase []byte) ([]byte, error) {
 	return secret, nil
 }
 
+// nextSlotID reserves the id of a new slot inside the write transaction q.
+// Ids are never reused: meta.next_slot_id counts up (format 1.1; a 1.0
+// vault never deleted slots, so max(id)+1 is right for it).
+func nextSlotID(ctx context.Context, q queryer) (int64, error) {
+	var id int64
+	if err := q.QueryRowContext(ctx, `SELECT max(
+		COALESCE((SELECT max(id) FROM slots), 0) + 1,
+		COALESCE((SELECT value FROM meta WHERE key = 'next_slot_id'), 1))`).Scan(&id); err != nil {
+		return 0, classify(err)
+	}
+	if _, err := q.ExecContext(ctx, `INSERT OR REPLACE INTO meta (key, value) VALUES ('next_slot_id', ?)`, id+1); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
 // insertPassphraseSlot wraps secret under a new passphrase slot. The slot id
 // is chosen first because it is part of the associated data.
 func insertPassphraseSlot(ctx context.Context, q queryer, vaultID, secret, passphrase []byte, label string, p KDFParams) (int64, error) {
-	var id int64
-	if err := q.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) + 1 FROM slots`).Scan(&id); err != nil {
+	id, err := nextSlotID(ctx, q)
+	if err != nil {
 		return 0, err
 	}
 	salt := randomBytes(saltLen)
 	kek := p.deriveKEK(passphrase, salt)
 	defer clear(kek)
-	aead, err := chacha20poly1305.NewX(kek)
-	if err != nil {
-		return 0, err
-	}
-	nonce := randomBytes(nonceLen)
-	wrapped := aead.Seal(nonce, nonce, secret, slotAD(vaultID, id, SlotPassphrase))
-	_, err = q.ExecContext(ctx, `INSERT INTO slots (id, type, label, created, kdf, kdf_time, kdf_memory, kdf_threads, kdf_salt, recipient, wrapped)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
-		id, SlotPassphrase, label, formatTime(now()), kdfArgon2id, int64(p.Time), int64(p.MemoryKiB), int64(p.Threads), salt, wrapped)
-	return id, err
+	return id, storePassphraseSlot(ctx, q, id, vaultID, secret, kek, salt, label, p)
 }

@@ -50,6 +50,7 @@ type Tx struct {
 	plainBuf []byte
 	adBuf    []byte
 	seen     map[[idxLen]byte]string // idx -> code of links handled in this Tx
+	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
 	newLinks int
 	existing int
 }
@@ -94,7 +95,37 @@ func (t *Tx) prepare() error {
 	if t.byIdx, err = t.tx.PrepareContext(t.ctx, `SELECT code, state, created FROM links WHERE domain = ? AND idx = ?`); err != nil {
 		return classify(err)
 	}
-	return nil
+	// Withdrawal tombstones are few: hold them in memory, so that a
+	// withdrawn person is refused in every domain, also where they have no
+	// link, at the cost of one map look-up per new identifier.
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT idx FROM withdrawn`)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return classify(err)
+		}
+		if len(b) != idxLen {
+			return corruptf("withdrawal tombstone has a %d-byte index", len(b))
+		}
+		if t.tomb == nil {
+			t.tomb = map[[idxLen]byte]struct{}{}
+		}
+		t.tomb[[idxLen]byte(b)] = struct{}{}
+	}
+	return classify(rows.Err())
+}
+
+// tombstoned reports whether idx has a withdrawal tombstone.
+func (t *Tx) tombstoned(idx [idxLen]byte) bool {
+	if t.tomb == nil {
+		return false
+	}
+	_, ok := t.tomb[idx]
+	return ok
 }
 
 // Domain returns the domain the transaction writes to.
@@ -219,7 +250,9 @@ func (t *Tx) withdrawn(kind string) error {
 // linked to the same code, the call counts as existing. It returns an error
 // matching [ErrConflict] if the identifier is linked to a different code,
 // [ErrCodeTaken] if code belongs to another identifier, and [ErrWithdrawn]
-// if the person has withdrawn. Errors never contain the identifier.
+// if the person has withdrawn (a withdrawn link in this domain, or a
+// withdrawal tombstone: see [Vault.Withdraw]). Errors never contain the
+// identifier.
 func (t *Tx) Link(kind, canonical, code string) error {
 	if err := checkLinkArgs(kind, canonical); err != nil {
 		return err
@@ -238,6 +271,9 @@ func (t *Tx) Link(kind, canonical, code string) error {
 			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
 		}
 		return nil
+	}
+	if t.tombstoned(idx) {
+		return t.withdrawn(kind)
 	}
 	// Insert first when most links of this run were new (a first run), look
 	// up first when most were already there (a re-run): each order saves a
@@ -275,8 +311,9 @@ func (t *Tx) Link(kind, canonical, code string) error {
 // Assign returns the code already linked to (kind, canonical) in the
 // transaction's domain, or links candidate and returns it. It returns an
 // error matching [ErrCodeTaken] if candidate is already used by someone
-// else, so the caller retries with a new random candidate. Assign is for
-// domains with [SchemeRandom]; in a keyed domain it returns [ErrWrongScheme].
+// else, so the caller retries with a new random candidate, and
+// [ErrWithdrawn] if the person has withdrawn. Assign is for domains with
+// [SchemeRandom]; in a keyed domain it returns [ErrWrongScheme].
 func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 	if t.domain.info.Scheme != SchemeRandom {
 		return "", fmt.Errorf("%w: Assign in %s domain %s", ErrWrongScheme, t.domain.info.Scheme, t.domain.info.Name)
@@ -295,6 +332,9 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 	idx := t.index(kind, canonical)
 	if c, ok := t.seen[idx]; ok {
 		return c, nil
+	}
+	if t.tombstoned(idx) {
+		return "", t.withdrawn(kind)
 	}
 	c, state, found, old, err := t.lookup(idx)
 	if err != nil {
@@ -386,8 +426,12 @@ func (t *Tx) Rollback() error {
 }
 
 func (t *Tx) close() {
-	t.ins.Close()
-	t.byIdx.Close()
+	if t.ins != nil {
+		t.ins.Close()
+	}
+	if t.byIdx != nil {
+		t.byIdx.Close()
+	}
 	clear(t.seen)
 	clear(t.plainBuf)
 }

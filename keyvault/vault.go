@@ -2,14 +2,16 @@ package keyvault
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"filippo.io/age"
 )
 
 // Scheme is the code scheme of a domain.
@@ -29,13 +31,19 @@ const (
 // DefaultDomain is the domain every vault is created with (keyed).
 const DefaultDomain = "default"
 
-// SlotPassphrase is the type of a passphrase key slot. Issue #3 adds
-// "age-x25519" and "age-plugin".
+// SlotPassphrase is the type of a passphrase key slot (Argon2id). The age
+// slot types are [SlotAgeX25519], [SlotAgeHybrid] and [SlotAgePlugin].
 const SlotPassphrase = "passphrase"
 
-// LinkActive is the state of a normal link. Issue #4 adds "withdrawn"
-// (a tombstone that keeps the keyed index but not the identifier).
-const LinkActive = "active"
+// Link states.
+const (
+	// LinkActive is the state of a normal link.
+	LinkActive = "active"
+	// LinkWithdrawn is the state of a link of a person who has withdrawn
+	// ([Vault.Withdraw]): the keyed index and the code remain, the sealed
+	// identifier is erased, and the person cannot be linked again.
+	LinkWithdrawn = "withdrawn"
+)
 
 // LockTimeout bounds how long [Vault.Begin] and other writes wait for a
 // vault locked by another writer when their context has no deadline.
@@ -48,10 +56,12 @@ type Vault struct {
 	db      *sql.DB
 	actor   string
 	vaultID []byte
+	minor   int // format minor version of the file when it was opened
 
 	mu      sync.Mutex
 	k       *keys // nil once closed
 	domains map[string]domainRow
+	slot    SlotInfo // the slot this handle was unlocked with (zero for Create: the first slot)
 }
 
 type domainRow struct {
@@ -71,7 +81,7 @@ type CreateOptions struct {
 	Project    string     // project name (required)
 	Passphrase []byte     // passphrase of the first key slot (required)
 	Label      string     // label of the first key slot (default "passphrase")
-	KDF        *KDFParams // Argon2id parameters; nil means DefaultKDF. Explicit values must be at least MinKDF.
+	KDF        *KDFParams // Argon2id parameters; nil means calibrated (see DefaultKDF). Explicit values must be at least MinKDF.
 	Actor      string     // who creates the vault, recorded in the log (default: the OS user)
 	Retention  time.Time  // optional date after which the key should be destroyed
 }
@@ -95,14 +105,8 @@ func Create(path string, o CreateOptions) (*Vault, error) {
 	if !validText(label, 256) {
 		return nil, invalidf("slot label too long or not valid UTF-8")
 	}
-	kdf := DefaultKDF
-	if o.KDF != nil {
-		kdf = *o.KDF
-		if err := kdf.checkMin(); err != nil {
-			return nil, err
-		}
-	}
-	if err := kdf.checkBounds(); err != nil {
+	kdf, err := newSlotKDF(o.KDF)
+	if err != nil {
 		return nil, err
 	}
 	actor := o.Actor
@@ -150,7 +154,7 @@ func (v *Vault) initialize(k *keys, o CreateOptions, label string, kdf KDFParams
 		return err
 	}
 	defer tx.Rollback()
-	for _, s := range schemaV1 {
+	for _, s := range schemaFor(FormatMinor) {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return err
 		}
@@ -172,6 +176,7 @@ func (v *Vault) initialize(k *keys, o CreateOptions, label string, kdf KDFParams
 	}{
 		{"format_version", int64(FormatVersion)},
 		{"format_minor", int64(FormatMinor)},
+		{"writer_minor", int64(writerMinor)},
 		{"vault_id", v.vaultID},
 		{"project", o.Project},
 		{"created", created},
@@ -187,12 +192,14 @@ func (v *Vault) initialize(k *keys, o CreateOptions, label string, kdf KDFParams
 	if err != nil {
 		return err
 	}
+	v.slot = SlotInfo{ID: slotID, Type: SlotPassphrase, Label: label, KDF: kdf}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO domains (name, scheme, created) VALUES (?, ?, ?)`,
 		DefaultDomain, string(SchemeKeyed), created); err != nil {
 		return err
 	}
 	r, err := newRow(&Entry{Action: "init", Details: map[string]any{
 		"format_version": FormatVersion,
+		"format_minor":   FormatMinor,
 		"slot":           slotID,
 		"slot_type":      SlotPassphrase,
 		"kdf":            kdfDetails(kdf),
@@ -234,6 +241,29 @@ func Open(path string, passphrase []byte, actor string) (*Vault, error) {
 // OpenContext is [Open] with a context bounding the wait for the vault's
 // write lock.
 func OpenContext(ctx context.Context, path string, passphrase []byte, actor string) (*Vault, error) {
+	return OpenWith(ctx, path, Credentials{Passphrase: passphrase}, actor)
+}
+
+// Credentials are what a key holder unlocks a vault with: a passphrase,
+// age identities (see [ParseIdentities]), or both.
+type Credentials struct {
+	// Passphrase is tried on every passphrase slot (in id order). It is
+	// tried even when empty if there are no Identities.
+	Passphrase []byte
+	// Identities are tried on every age slot (in id order): X25519 and
+	// hybrid identities on the native age slots, a plugin identity only on
+	// slots of its plugin (each try runs the plugin, which may ask for a
+	// PIN or a touch of a hardware token).
+	Identities []age.Identity
+}
+
+// OpenWith is [Open] with any credentials: a passphrase or age identities.
+// It behaves exactly like Open (the unlock is logged, failures are recorded
+// as pending rows); the "unlock" entry names the slot and its type. An age
+// plugin that is not installed or fails gives an error naming the plugin
+// (exit code 1 in the CLI), not [ErrWrongPassphrase]. A vault whose key has
+// been destroyed gives [ErrDestroyed].
+func OpenWith(ctx context.Context, path string, c Credentials, actor string) (*Vault, error) {
 	if actor == "" {
 		actor, _ = identity()
 	}
@@ -255,7 +285,7 @@ func OpenContext(ctx context.Context, path string, passphrase []byte, actor stri
 		return nil, fmt.Errorf("keyvault: open: %w", err)
 	}
 	v := &Vault{path: path, db: db, actor: actor, domains: map[string]domainRow{}}
-	if err := v.unlock(ctx, passphrase); err != nil {
+	if err := v.unlock(ctx, c); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -294,9 +324,17 @@ func (v *Vault) readHeader(ctx context.Context, q queryer) error {
 	if minor < 0 || minor > 1<<20 {
 		return corruptf("format minor version %d", minor)
 	}
+	var wm int64
+	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'writer_minor'`).Scan(&wm); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return classify(err)
+	}
+	if wm > FormatMinor {
+		return &VersionError{Found: int(userVersion), Supported: FormatVersion, WriterMinor: int(wm), SupportedMinor: FormatMinor}
+	}
 	if err := checkSchema(ctx, q, int(minor)); err != nil {
 		return classify(err)
 	}
+	v.minor = int(minor)
 	var id []byte
 	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'vault_id'`).Scan(&id); err != nil {
 		return classify(err)
@@ -308,8 +346,11 @@ func (v *Vault) readHeader(ctx context.Context, q queryer) error {
 	return nil
 }
 
-func (v *Vault) unlock(ctx context.Context, passphrase []byte) error {
-	// Read-only phase: header, schema and slots, in one read transaction.
+func (v *Vault) unlock(ctx context.Context, c Credentials) error {
+	// Read-only phase: header, schema, slots and the log head, in one read
+	// transaction.
+	var headSeq int64
+	var headHash, headMACValue []byte
 	slots, err := func() ([]slotRow, error) {
 		tx, err := v.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
@@ -326,24 +367,79 @@ func (v *Vault) unlock(ctx context.Context, passphrase []byte) error {
 		if !strings.EqualFold(mode, "delete") {
 			return nil, corruptf("journal mode %q (a vault uses the rollback journal)", mode)
 		}
+		if destroyed, err := isDestroyed(ctx, tx); err != nil {
+			return nil, err
+		} else if destroyed {
+			return nil, ErrDestroyed
+		}
+		// Best effort: a missing or odd head is reported by verifyChain.
+		if tx.QueryRowContext(ctx, `SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1`).Scan(&headSeq, &headHash) != nil ||
+			tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_head_mac'`).Scan(&headMACValue) != nil {
+			headMACValue = nil
+		}
 		return readSlots(ctx, tx)
 	}()
 	if err != nil {
 		return fmt.Errorf("keyvault: open %s: %w", v.path, err)
 	}
-	var secret []byte
-	var slotID int64
-	for _, s := range slots {
-		if s.typ != SlotPassphrase {
-			continue // age slots: issue #3
+
+	// Try the slots. A candidate secret is accepted at once if it
+	// authenticates the log head: anyone who knows an age recipient (a
+	// public key) could plant a slot wrapping a secret of their choosing,
+	// and such a slot must not be preferred. If no candidate
+	// authenticates the head, the first one is used and the chain
+	// verification below reports the tampered log.
+	tryPassphrase := len(c.Identities) == 0 || len(c.Passphrase) > 0
+	var secret, fallback []byte
+	var used, fallbackSlot *slotRow
+	var slotErr error
+	for i := range slots {
+		s := &slots[i]
+		var cand []byte
+		var err error
+		switch {
+		case s.typ == SlotPassphrase && tryPassphrase:
+			cand, err = s.openPassphrase(v.vaultID, c.Passphrase)
+		case isAgeSlot(s.typ) && len(c.Identities) > 0:
+			cand, err = s.openAge(v.vaultID, c.Identities)
+		default:
+			continue // unknown slot types are skipped
 		}
-		if secret, err = s.openPassphrase(v.vaultID, passphrase); err == nil {
-			slotID = s.id
+		if err != nil {
+			if !errors.Is(err, errSlotNotOpened) && slotErr == nil {
+				slotErr = err
+			}
+			continue
+		}
+		if headMACValue == nil || secretMatchesHead(cand, v.vaultID, headSeq, headHash, headMACValue) {
+			secret, used = cand, s
 			break
 		}
+		if fallback == nil {
+			fallback, fallbackSlot = cand, s
+		} else {
+			clear(cand)
+		}
+	}
+	if secret == nil && fallback != nil {
+		secret, used = fallback, fallbackSlot
+	} else if fallback != nil {
+		clear(fallback)
 	}
 	if secret == nil {
-		recordFailedUnlock(v.db, v.actor, "no passphrase slot opened")
+		reason := "no passphrase slot opened"
+		switch {
+		case slotErr != nil:
+			reason = "age plugin failed"
+		case len(c.Identities) > 0 && tryPassphrase:
+			reason = "no key slot opened"
+		case len(c.Identities) > 0:
+			reason = "no age slot opened"
+		}
+		recordFailedUnlock(v.db, v.actor, reason)
+		if slotErr != nil {
+			return fmt.Errorf("keyvault: open %s: %w", v.path, slotErr)
+		}
 		return fmt.Errorf("keyvault: open %s: %w", v.path, ErrWrongPassphrase)
 	}
 	k := newKeys(secret)
@@ -351,13 +447,16 @@ func (v *Vault) unlock(ctx context.Context, passphrase []byte) error {
 		if err := verifyChain(ctx, tx, k, v.vaultID); err != nil {
 			return err
 		}
+		if err := upgrade(ctx, tx, k, v.vaultID, v.actor); err != nil {
+			return err
+		}
 		folded, err := foldFailedUnlocks(ctx, tx, k, v.vaultID)
 		if err != nil {
 			return err
 		}
 		r, err := newRow(&Entry{Action: "unlock", Details: map[string]any{
-			"slot":                  slotID,
-			"slot_type":             SlotPassphrase,
+			"slot":                  used.id,
+			"slot_type":             used.typ,
 			"failed_unlocks_folded": folded,
 		}}, v.actor)
 		if err != nil {
@@ -370,8 +469,30 @@ func (v *Vault) unlock(ctx context.Context, passphrase []byte) error {
 		return fmt.Errorf("keyvault: open %s: %w", v.path, err)
 	}
 	v.k = k
+	v.slot = used.info()
+	v.minor = FormatMinor
 	return nil
 }
+
+// secretMatchesHead reports whether secret authenticates the log head.
+func secretMatchesHead(secret, vaultID []byte, seq int64, hash, mac []byte) bool {
+	key := deriveKey(secret, labelLogMAC)
+	defer clear(key)
+	return hmac.Equal(mac, headMAC(key, vaultID, seq, hash))
+}
+
+// isDestroyed reports whether the vault's key has been destroyed.
+func isDestroyed(ctx context.Context, q queryer) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM meta WHERE key = 'destroyed'`).Scan(&n); err != nil {
+		return false, classify(err)
+	}
+	return n > 0, nil
+}
+
+// UnlockedWith describes the key slot this handle was unlocked with (for a
+// vault made by [Create], its first slot).
+func (v *Vault) UnlockedWith() SlotInfo { return v.slot }
 
 // keys returns the unlocked keys or ErrClosed.
 func (v *Vault) keys() (*keys, error) {
@@ -589,116 +710,3 @@ func listDomains(ctx context.Context, q queryer) ([]DomainInfo, error) {
 	return out, classify(rows.Err())
 }
 
-// Info summarises a vault.
-type Info struct {
-	Path                 string
-	Project              string
-	FormatVersion        int    // major format version
-	FormatMinor          int    // minor format version
-	VaultID              string // random id of this vault (hex)
-	Created              time.Time
-	CreatedBy            string    // tool version that created the vault
-	Retention            time.Time // zero if none was set
-	Slots                []SlotInfo
-	Domains              []DomainStats
-	LogLastSeq           int64 // sequence number of the newest log entry
-	LogLastTime          time.Time
-	PendingFailedUnlocks int // failed unlocks not yet folded into the log
-}
-
-// SlotInfo describes a key slot (never its secret).
-type SlotInfo struct {
-	ID        int64
-	Type      string // "passphrase" (issue #3 adds "age-x25519", "age-plugin")
-	Label     string
-	Created   time.Time
-	KDF       KDFParams // for passphrase slots
-	Recipient string    // for age slots (issue #3)
-}
-
-// DomainStats is a domain with its number of links per state.
-type DomainStats struct {
-	DomainInfo
-	Links map[string]int // state ("active", later "withdrawn") -> count
-}
-
-// Info reads a summary of the vault. It does not write a log entry (it
-// reveals no identifiers).
-func (v *Vault) Info() (Info, error) {
-	var in Info
-	if _, err := v.keys(); err != nil {
-		return in, err
-	}
-	ctx := context.Background()
-	tx, err := v.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return in, classify(err)
-	}
-	defer tx.Rollback()
-	in.Path = v.path
-	in.VaultID = hex.EncodeToString(v.vaultID)
-	var created, retention string
-	for _, m := range []struct {
-		key string
-		dst any
-	}{
-		{"project", &in.Project}, {"format_version", &in.FormatVersion}, {"format_minor", &in.FormatMinor},
-		{"created", &created}, {"created_by", &in.CreatedBy}, {"retention", &retention},
-	} {
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, m.key).Scan(m.dst); err != nil {
-			return in, fmt.Errorf("meta %s: %w", m.key, classify(err))
-		}
-	}
-	if in.Created, err = parseTime(created); err != nil {
-		return in, corruptf("bad creation time")
-	}
-	if retention != "" {
-		if in.Retention, err = parseTime(retention); err != nil {
-			return in, corruptf("bad retention time")
-		}
-	}
-	slots, err := readSlots(ctx, tx)
-	if err != nil {
-		return in, err
-	}
-	for _, s := range slots {
-		in.Slots = append(in.Slots, s.info())
-	}
-	domains, err := listDomains(ctx, tx)
-	if err != nil {
-		return in, err
-	}
-	byName := map[string]int{}
-	for i, d := range domains {
-		in.Domains = append(in.Domains, DomainStats{DomainInfo: d, Links: map[string]int{}})
-		byName[d.Name] = i
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT d.name, l.state, count(*) FROM links l JOIN domains d ON d.id = l.domain GROUP BY l.domain, l.state`)
-	if err != nil {
-		return in, classify(err)
-	}
-	for rows.Next() {
-		var name, state string
-		var n int
-		if err := rows.Scan(&name, &state, &n); err != nil {
-			rows.Close()
-			return in, classify(err)
-		}
-		in.Domains[byName[name]].Links[state] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return in, classify(err)
-	}
-	var last string
-	if err := tx.QueryRowContext(ctx, `SELECT seq, time FROM log ORDER BY seq DESC LIMIT 1`).Scan(&in.LogLastSeq, &last); err != nil {
-		return in, classify(err)
-	}
-	if in.LogLastTime, err = parseTime(last); err != nil {
-		return in, corruptf("bad log time")
-	}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM failed_unlocks`).Scan(&in.PendingFailedUnlocks); err != nil {
-		return in, classify(err)
-	}
-	return in, nil
-}

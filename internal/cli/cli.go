@@ -79,8 +79,15 @@ func commands() []command {
 	return []command{
 		{"demo", "", "pseudonymise the bundled synthetic dataset with a throw-away vault", runDemo},
 		{"pseudonymize", "[flags] IN OUT", "replace identifiers in a CSV or Parquet dataset by codes (alias: pseudonymise)", runPseudonymize},
+		{"withdraw", "--vault V (--id|--code|--from-file) --purpose TEXT DATASET...", "remove withdrawn participants from every dataset, with a receipt", runWithdraw},
 		{"id", "[--json] [NUMBER...]", "check Norwegian identity numbers (or one per line on stdin)", runID},
+		{"kcheck", "--qi COLUMNS [flags] DATASET", "measure k-anonymity, l-diversity and re-identification risk", runKcheck},
+		{"anonymize", "--rules R [flags] IN OUT", "generalise and suppress a dataset to a k-anonymous one (optimal search)", runAnonymize},
 		{"vault", "init|info [flags]", "create or inspect an identifier-key vault", runVault},
+		{"reveal", "CODE... --purpose TEXT [flags]", "show the identifiers behind codes (re-identification; logged)", runReveal},
+		{"lookup", "ID... --purpose TEXT [--kind K] [flags]", "show a person's codes (right of access; logged)", runLookup},
+		{"export-subject", "ID --purpose TEXT --out FILE DATASET...", "export every row of one person from datasets (portability; logged)", runExportSubject},
+		{"recode", "--from DOMAIN --to DOMAIN IN OUT", "turn a dataset's codes into another domain's codes (logged)", runRecode},
 		{"version", "", "print the version", func(_ context.Context, e *Env, _ []string) error {
 			fmt.Fprintln(e.Stdout, "pseudokit", Version)
 			return nil
@@ -132,7 +139,7 @@ func report(e *Env, err error) int {
 		return ExitOK
 	}
 	code := exitCode(err)
-	fmt.Fprintf(e.Stderr, "pseudokit: error: %v\n", err)
+	fmt.Fprintf(e.Stderr, "pseudokit: error: %s\n", hideNumbers(err.Error()))
 	var h *hintError
 	if errors.As(err, &h) && h.hint != "" {
 		fmt.Fprintf(e.Stderr, "pseudokit: hint: %s\n", h.hint)

@@ -185,3 +185,45 @@ func TestID(t *testing.T) {
 	require.Equal(t, true, obj["valid"])
 	require.Equal(t, "fnr", obj["kind"])
 }
+
+func TestHideNumbers(t *testing.T) {
+	for in, want := range map[string]string{
+		"/data/10876636315.csv: row 3":   "/data/[number hidden].csv: row 3",
+		`column "108766 36315" missing`:  `column "[number hidden]" missing`,
+		"phone 912 34 567, row 12,345":   "phone [number hidden], row 12,345",
+		"K8KPPDGKF88B16DM9X row 1234567": "K8KPPDGKF88B16DM9X row 1234567",
+		"code K123456789012345X ok":      "code K123456789012345X ok",
+		"a 10876636315,10876636316 b":    "a [number hidden],[number hidden] b",
+	} {
+		require.Equal(t, want, hideNumbers(in))
+	}
+}
+
+// TestNoIdentifierInMessages: identity numbers in headers, file names and
+// malformed rows never reach stdout or stderr, on success or failure.
+func TestNoIdentifierInMessages(t *testing.T) {
+	dir, env := setup(t)
+	ids := synthIDs(t, 3)
+	named := filepath.Join(dir, ids[0]+".csv")                                       // an identifier in the file name
+	content := "fnr;" + ids[1] + ";navn\n" + ids[2] + ";x;A\n" + ids[2] + ";\"bad\n" // and in a header, and a malformed row
+	require.NoError(t, os.WriteFile(named, []byte(content), 0o600))
+	for _, args := range [][]string{
+		{"pseudonymize", "--id", "fnr", named, filepath.Join(dir, "o.csv")},                      // fails: malformed row
+		{"pseudonymize", "--id", ids[1], named, filepath.Join(dir, "o.csv")},                     // rule names the header
+		{"pseudonymize", "--id", "fnr", "--drop", "missing", named, filepath.Join(dir, "o.csv")}, // missing column
+		{"id", ids[0], ids[1][:10]},
+	} {
+		r := pk(t, env, "", args...)
+		for _, id := range ids {
+			require.NotContains(t, r.stdout+r.stderr, id, "%v", args)
+			require.NotContains(t, r.stdout+r.stderr, id[:6]+" "+id[6:], "%v", args)
+		}
+	}
+	good := filepath.Join(dir, ids[0]+"-ok.csv")
+	require.NoError(t, os.WriteFile(good, []byte("fnr;"+ids[1]+"\n"+ids[2]+";x\n"), 0o600))
+	r := pk(t, env, "", "pseudonymize", "--id", "fnr", good, filepath.Join(dir, ids[0]+"-out.csv"))
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, id := range ids {
+		require.NotContains(t, r.stdout+r.stderr, id)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo"
 	"github.com/pseudokit/pseudokit/pseudo/nid"
+	"github.com/pseudokit/pseudokit/withdraw"
 )
 
 // exitCode classifies err.
@@ -20,6 +21,8 @@ func exitCode(err error) int {
 	switch {
 	case errors.Is(err, errSomeInvalid):
 		return ExitInvalidInput
+	case errors.Is(err, errNotClean), errors.Is(err, withdraw.ErrNoPurpose):
+		return ExitRefused
 	case errors.As(err, &ue), errors.As(err, &rule):
 		return ExitUsage
 	case errors.Is(err, keyvault.ErrWrongPassphrase):

@@ -1,0 +1,323 @@
+package anonymize
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// keyTable maps uint64 keys to dense indices 0, 1, 2, ... with open
+// addressing and linear probing (Go maps are several times slower for
+// this). A slot is in use when its epoch is the table's, so that emptying
+// the table costs nothing.
+type keyTable struct {
+	slots []slot
+	shift uint
+	n     int
+	epoch uint32
+}
+
+type slot struct {
+	key   uint64
+	val   int32
+	epoch uint32
+}
+
+func newKeyTable(hint int) *keyTable {
+	t := &keyTable{}
+	t.init(max(16, hint))
+	return t
+}
+
+func (t *keyTable) init(capacity int) {
+	size := 1 << bits.Len(uint(capacity*4/3)) // load factor at most 3/4
+	t.slots = make([]slot, size)
+	t.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	t.n = 0
+	t.epoch = 1
+}
+
+func (t *keyTable) reset() {
+	t.n = 0
+	t.epoch++
+	if t.epoch == 0 { // wrapped: old epochs could look current
+		clear(t.slots)
+		t.epoch = 1
+	}
+}
+
+const fib = 0x9E3779B97F4A7C15
+
+// insert returns the index of key, giving it next if it is new.
+func (t *keyTable) insert(key uint64, next int32) (idx int32, added bool) {
+	mask := uint64(len(t.slots) - 1)
+	i := (key * fib) >> t.shift
+	for {
+		s := &t.slots[i&mask]
+		if s.epoch != t.epoch {
+			*s = slot{key, next, t.epoch}
+			t.n++
+			if t.n*4 > len(t.slots)*3 {
+				t.grow()
+			}
+			return next, true
+		}
+		if s.key == key {
+			return s.val, false
+		}
+		i++
+	}
+}
+
+func (t *keyTable) grow() {
+	old, epoch := t.slots, t.epoch
+	n := t.n
+	t.init(len(old))
+	for _, s := range old {
+		if s.epoch == epoch {
+			t.put(s.key, s.val)
+		}
+	}
+	t.n = n
+}
+
+// put adds a key known to be absent.
+func (t *keyTable) put(key uint64, v int32) {
+	mask := uint64(len(t.slots) - 1)
+	i := (key * fib) >> t.shift
+	for t.slots[i&mask].epoch == t.epoch {
+		i++
+	}
+	t.slots[i&mask] = slot{key, v, t.epoch}
+}
+
+// A Table holds the distinct combinations of a dataset's key columns — its
+// quasi-identifiers, then any sensitive attributes — with the number of
+// records of each. It is what the measurements and the lattice search work
+// on: its size grows with the number of distinct combinations, not rows.
+type Table struct {
+	// Columns names the key columns: the QI first quasi-identifiers, then
+	// sensitive attributes.
+	Columns []string
+	// QI is the number of quasi-identifiers among Columns.
+	QI int
+	// Values holds, per column, the text of each code.
+	Values [][]string
+	// Codes holds, per column, the code of each combination.
+	Codes [][]uint32
+	// Counts holds the number of records of each combination.
+	Counts []int64
+	// Rows is the number of records counted.
+	Rows int64
+}
+
+// Len returns the number of distinct combinations.
+func (t *Table) Len() int { return len(t.Counts) }
+
+// A Counter counts the distinct combinations of chosen columns over a
+// stream of Arrow record batches. Each value is coded to a small integer by
+// a per-column dictionary and a row's codes are packed into one uint64 key
+// while they fit (otherwise a byte string), so counting costs a few table
+// look-ups per row and memory grows with the number of distinct
+// combinations, not with the number of rows.
+type Counter struct {
+	cols   []int // schema index of each key column
+	t      Table
+	enc    []*encoder
+	shifts []uint
+	widths []uint // bits per column
+	wide   bool   // keys do not fit 64 bits: use wideIdx
+	keys   *keyTable
+	wideIx map[string]int32
+	buf    [][]uint32 // per column codes of the current batch
+	kbuf   []uint64
+	sbuf   []byte
+	// RowClasses, if set before the first Add, receives for every batch the
+	// combination index of each row (used to rewrite the rows later).
+	RowClasses func(batch int, idx []int32)
+	batch      int
+	ibuf       []int32
+}
+
+// NewCounter returns a counter of the combinations of the columns qi
+// (quasi-identifiers) and sensitive of schema.
+func NewCounter(schema *arrow.Schema, qi, sensitive []string) (*Counter, error) {
+	c := &Counter{keys: newKeyTable(1024)}
+	seen := map[string]bool{}
+	for i, name := range append(append([]string(nil), qi...), sensitive...) {
+		if seen[name] {
+			return nil, fmt.Errorf("column %q named twice", name)
+		}
+		seen[name] = true
+		idx := schema.FieldIndices(name)
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("column %q: %w", name, ErrMissingColumn)
+		}
+		c.cols = append(c.cols, idx[0])
+		c.t.Columns = append(c.t.Columns, name)
+		c.enc = append(c.enc, newEncoder())
+		c.widths = append(c.widths, 1)
+		c.t.Values = append(c.t.Values, nil)
+		c.t.Codes = append(c.t.Codes, nil)
+		_ = i
+	}
+	if len(c.cols) == 0 {
+		return nil, errors.New("no columns to count")
+	}
+	c.t.QI = len(qi)
+	c.shifts = make([]uint, len(c.cols))
+	c.layout()
+	c.buf = make([][]uint32, len(c.cols))
+	return c, nil
+}
+
+// ErrMissingColumn is wrapped by errors about a column the input lacks.
+var ErrMissingColumn = errors.New("column not in the input")
+
+// layout computes the shifts from the widths, and whether keys fit 64 bits.
+func (c *Counter) layout() {
+	var s uint
+	for i, w := range c.widths {
+		c.shifts[i] = s
+		s += w
+	}
+	c.wide = s > 64
+}
+
+// Add counts the rows of rec, whose schema must have the counter's columns
+// at the same positions as the schema given to NewCounter.
+func (c *Counter) Add(rec arrow.RecordBatch) error {
+	n := int(rec.NumRows())
+	if n == 0 {
+		return nil
+	}
+	for j, col := range c.cols {
+		if cap(c.buf[j]) < n {
+			c.buf[j] = make([]uint32, n)
+		}
+		c.buf[j] = c.buf[j][:n]
+		if err := c.enc[j].encode(rec.Column(col), c.buf[j]); err != nil {
+			return fmt.Errorf("column %q: %w", c.t.Columns[j], err)
+		}
+	}
+	// Widen columns whose dictionary outgrew its bits, and re-key.
+	changed := false
+	for j, e := range c.enc {
+		if need := uint(bits.Len32(uint32(max(len(e.values)-1, 0)))); need > c.widths[j] {
+			c.widths[j] = need + 1 // headroom: the dictionary keeps growing
+			changed = true
+		}
+	}
+	if changed {
+		wasWide := c.wide
+		c.layout()
+		if !wasWide {
+			c.rekey()
+		}
+	}
+	if cap(c.ibuf) < n {
+		c.ibuf = make([]int32, n)
+	}
+	idx := c.ibuf[:n]
+	if c.wide {
+		c.addWide(n, idx)
+	} else {
+		c.addNarrow(n, idx)
+	}
+	c.t.Rows += int64(n)
+	if c.RowClasses != nil {
+		c.RowClasses(c.batch, idx)
+	}
+	c.batch++
+	return nil
+}
+
+func (c *Counter) addNarrow(n int, idx []int32) {
+	if cap(c.kbuf) < n {
+		c.kbuf = make([]uint64, n)
+	}
+	keys := c.kbuf[:n]
+	clear(keys)
+	for j, codes := range c.buf {
+		s := c.shifts[j]
+		for i, v := range codes {
+			keys[i] |= uint64(v) << s
+		}
+	}
+	t := &c.t
+	for i, k := range keys {
+		e, added := c.keys.insert(k, int32(len(t.Counts)))
+		if added {
+			for j := range c.buf {
+				t.Codes[j] = append(t.Codes[j], c.buf[j][i])
+			}
+			t.Counts = append(t.Counts, 0)
+		}
+		t.Counts[e]++
+		idx[i] = e
+	}
+}
+
+func (c *Counter) addWide(n int, idx []int32) {
+	if c.wideIx == nil {
+		c.wideIx = make(map[string]int32, len(c.t.Counts)*2)
+		for e := range c.t.Counts {
+			c.wideIx[string(c.wideKey(func(j int) uint32 { return c.t.Codes[j][e] }))] = int32(e)
+		}
+		c.keys = nil
+	}
+	t := &c.t
+	for i := range n {
+		k := c.wideKey(func(j int) uint32 { return c.buf[j][i] })
+		e, ok := c.wideIx[string(k)]
+		if !ok {
+			e = int32(len(t.Counts))
+			c.wideIx[string(k)] = e
+			for j := range c.buf {
+				t.Codes[j] = append(t.Codes[j], c.buf[j][i])
+			}
+			t.Counts = append(t.Counts, 0)
+		}
+		t.Counts[e]++
+		idx[i] = e
+	}
+}
+
+func (c *Counter) wideKey(code func(j int) uint32) []byte {
+	c.sbuf = c.sbuf[:0]
+	for j := range c.cols {
+		c.sbuf = binary.AppendUvarint(c.sbuf, uint64(code(j)))
+	}
+	return c.sbuf
+}
+
+// rekey rebuilds the key table after the layout changed.
+func (c *Counter) rekey() {
+	if c.wide {
+		return // addWide builds its index on first use
+	}
+	c.keys = newKeyTable(len(c.t.Counts))
+	for e := range c.t.Counts {
+		var k uint64
+		for j := range c.cols {
+			k |= uint64(c.t.Codes[j][e]) << c.shifts[j]
+		}
+		c.keys.put(k, int32(e))
+		c.keys.n++
+	}
+}
+
+// Table returns the combinations counted so far. The counter must not be
+// used afterwards.
+func (c *Counter) Table() *Table {
+	for j, e := range c.enc {
+		c.t.Values[j] = e.values
+		if c.t.Codes[j] == nil {
+			c.t.Codes[j] = []uint32{}
+		}
+	}
+	return &c.t
+}

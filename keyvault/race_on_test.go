@@ -1,0 +1,5 @@
+//go:build race
+
+package keyvault
+
+const raceEnabled = true

@@ -1,0 +1,159 @@
+package keyvault
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testdata/v1.0.vault was written by the format 1.0 code (git history:
+// commit 90f693f) with testPass and the test KDF: the default domain with
+// three links (K... codes of synthNID-style numbers 24920000001-3), a
+// random domain "survey" with one link (R...), six log entries.
+func fixture10(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "v1.0.vault"))
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "old.vault")
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	return path
+}
+
+func TestUpgradeFrom10(t *testing.T) {
+	path := fixture10(t)
+	in, err := Inspect(path)
+	require.NoError(t, err)
+	assert.Equal(t, 0, in.FormatMinor, "reading without a key does not upgrade")
+
+	v, err := Open(path, testPass, "tester")
+	require.NoError(t, err)
+	defer v.Close()
+	in, err = v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, 1, in.FormatVersion)
+	assert.Equal(t, FormatMinor, in.FormatMinor)
+	es, err := v.Entries()
+	require.NoError(t, err)
+	n := len(es)
+	assert.Equal(t, "upgrade", es[n-2].Action)
+	assert.Equal(t, "1.0", es[n-2].Details["from"])
+	assert.Equal(t, "1.1", es[n-2].Details["to"])
+	assert.Equal(t, "unlock", es[n-1].Action)
+	rep, err := v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 4}, rep.Links)
+
+	// Everything of 1.1 works on the upgraded vault.
+	refs, err := v.FindCode("RFIXTURE000000001")
+	require.NoError(t, err)
+	require.Len(t, refs, 2)
+	assert.Equal(t, "24920000001", refs[0].Identifier)
+	_, err = v.Withdraw(t.Context(), []Person{{"nid", "24920000002"}}, Entry{Purpose: "test"})
+	require.NoError(t, err)
+	si, err := v.AddPassphrase(t.Context(), []byte("p2"), "second", nil, Entry{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), si.ID)
+	v.Close()
+
+	// Opening again does not upgrade again.
+	v = reopen(t, path)
+	es, err = v.Entries()
+	require.NoError(t, err)
+	ups := 0
+	for _, e := range es {
+		if e.Action == "upgrade" {
+			ups++
+		}
+	}
+	assert.Equal(t, 1, ups)
+}
+
+func TestUpgradeNeedsTheKey(t *testing.T) {
+	path := fixture10(t)
+	_, err := Open(path, []byte("wrong"), "tester")
+	require.ErrorIs(t, err, ErrWrongPassphrase)
+	db := rawDB(t, path)
+	var minor int
+	require.NoError(t, db.QueryRow(`SELECT value FROM meta WHERE key = 'format_minor'`).Scan(&minor))
+	assert.Equal(t, 0, minor, "a failed unlock does not upgrade")
+}
+
+func TestWriterMinor(t *testing.T) {
+	_, path := newVault(t)
+	mustExec(t, rawDB(t, path), `UPDATE meta SET value = 7 WHERE key = 'writer_minor'`)
+	_, err := Open(path, testPass, "tester")
+	require.ErrorIs(t, err, ErrUnsupportedVersion)
+	var ve *VersionError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, 7, ve.WriterMinor)
+	assert.Contains(t, err.Error(), "1.7 needs a newer program")
+}
+
+func TestCalibrate(t *testing.T) {
+	base := builtinKDF
+	for _, tt := range []struct {
+		name           string
+		fixed, perPass time.Duration // at base memory
+		want           KDFParams
+	}{
+		{"typical laptop", 40 * time.Millisecond, 50 * time.Millisecond, KDFParams{Time: 14, MemoryKiB: 64 * 1024, Threads: 4}},
+		{"fast server", 10 * time.Millisecond, 20 * time.Millisecond, KDFParams{Time: 37, MemoryKiB: 64 * 1024, Threads: 4}},
+		{"very fast", 0, 2 * time.Millisecond, KDFParams{Time: 64, MemoryKiB: 384000, Threads: 4}},
+		{"extremely fast: memory capped", 0, 10 * time.Microsecond, KDFParams{Time: 64, MemoryKiB: 1 << 20, Threads: 4}},
+		{"slow", 50 * time.Millisecond, 300 * time.Millisecond, KDFParams{Time: 2, MemoryKiB: 64 * 1024, Threads: 4}},
+		{"slower: less memory", 100 * time.Millisecond, 700 * time.Millisecond, KDFParams{Time: 2, MemoryKiB: 32768, Threads: 4}},
+		{"very slow: floor", time.Second, 5 * time.Second, KDFParams{Time: 2, MemoryKiB: MinKDF.MemoryKiB, Threads: 4}},
+		{"noisy timer", 0, 0, KDFParams{Time: 64, MemoryKiB: 1 << 20, Threads: 4}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var probes []uint32
+			got := calibrate(base, KDFTarget, func(p KDFParams) time.Duration {
+				probes = append(probes, p.Time)
+				return (tt.fixed + time.Duration(p.Time)*tt.perPass) * time.Duration(p.MemoryKiB) / time.Duration(base.MemoryKiB)
+			})
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, []uint32{1, 3}, probes)
+			require.NoError(t, got.checkBounds())
+			if tt.perPass < time.Second {
+				require.NoError(t, got.checkMin())
+			}
+			if tt.perPass >= time.Millisecond && tt.perPass < time.Second {
+				model := (tt.fixed + time.Duration(got.Time)*tt.perPass) * time.Duration(got.MemoryKiB) / time.Duration(base.MemoryKiB)
+				assert.InDelta(t, KDFTarget.Seconds(), model.Seconds(), 0.25, "predicted %s", model)
+			}
+		})
+	}
+}
+
+func TestNewSlotKDF(t *testing.T) {
+	p, err := newSlotKDF(nil)
+	require.NoError(t, err)
+	assert.Equal(t, testKDF, p, "a lowered DefaultKDF is used as is: no calibration in tests")
+	_, err = newSlotKDF(&KDFParams{Time: 1, MemoryKiB: 1024, Threads: 1})
+	require.ErrorIs(t, err, ErrInvalid)
+	p, err = newSlotKDF(&MinKDF)
+	require.NoError(t, err)
+	assert.Equal(t, MinKDF, p)
+}
+
+// TestCalibrateKDFReal measures Argon2id on this machine (one 64 MiB pass
+// and one check of the result).
+func TestCalibrateKDFReal(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("measures real Argon2id timings")
+	}
+	saved := DefaultKDF
+	DefaultKDF = builtinKDF
+	defer func() { DefaultKDF = saved }()
+	p := CalibrateKDF(KDFTarget)
+	require.NoError(t, p.checkMin())
+	require.NoError(t, p.checkBounds())
+	d := measureKDF(p)
+	t.Logf("calibrated %+v: %s", p, d)
+	// Generous bounds: the machine is shared with other work.
+	assert.Less(t, d, 4*time.Second)
+}

@@ -228,7 +228,7 @@ func (v *Vault) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 		if err := integrityCheck(ctx, tx); err != nil {
 			return err
 		}
-		if err := checkSchema(ctx, tx, FormatMinor); err != nil {
+		if err := checkSchema(ctx, tx, v.minor); err != nil {
 			return classify(err)
 		}
 		slots, err := readSlots(ctx, tx)

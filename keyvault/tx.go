@@ -49,7 +49,7 @@ type Tx struct {
 	sealBuf  []byte
 	plainBuf []byte
 	adBuf    []byte
-	seen     map[[idxLen]byte]string // idx -> code of links handled in this Tx
+	seen     map[[idxLen]byte]string   // idx -> code of links handled in this Tx
 	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
 	newLinks int
 	existing int

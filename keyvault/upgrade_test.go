@@ -157,3 +157,19 @@ func TestCalibrateKDFReal(t *testing.T) {
 	// Generous bounds: the machine is shared with other work.
 	assert.Less(t, d, 4*time.Second)
 }
+
+// A file of a newer minor version with an extra table (that this program
+// may ignore: writer_minor not raised) opens and verifies.
+func TestNewerMinorWithExtraTable(t *testing.T) {
+	_, path := newVault(t)
+	db := rawDB(t, path)
+	mustExec(t, db, `CREATE TABLE future (x)`)
+	mustExec(t, db, `UPDATE meta SET value = ? WHERE key = 'format_minor'`, FormatMinor+1)
+	db.Close()
+	v := reopen(t, path)
+	_, err := v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+	in, err := v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, FormatMinor+1, in.FormatMinor, "never downgraded")
+}

@@ -133,7 +133,7 @@ func Create(path string, o CreateOptions) (*Vault, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("keyvault: create: %w", err)
 	}
-	v := &Vault{path: path, db: db, actor: actor, vaultID: randomBytes(16), domains: map[string]domainRow{}}
+	v := &Vault{path: path, db: db, actor: actor, vaultID: randomBytes(16), minor: FormatMinor, domains: map[string]domainRow{}}
 	secret := randomBytes(secretLen)
 	k := newKeys(secret)
 	if err := v.initialize(k, o, label, kdf); err != nil {
@@ -470,7 +470,7 @@ func (v *Vault) unlock(ctx context.Context, c Credentials) error {
 	}
 	v.k = k
 	v.slot = used.info()
-	v.minor = FormatMinor
+	v.minor = max(v.minor, FormatMinor) // upgraded if it was older
 	return nil
 }
 
@@ -709,4 +709,3 @@ func listDomains(ctx context.Context, q queryer) ([]DomainInfo, error) {
 	}
 	return out, classify(rows.Err())
 }
-

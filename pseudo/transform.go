@@ -284,7 +284,7 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 
 // cacheSize bounds each worker's per-column cache of recent values: enough
 // for the people of a typical study, about 100 bytes an entry.
-const cacheSize = 1 << 16
+const cacheSize = 1 << 15
 
 // cached is what a worker remembers of a value it has met: its canonical
 // form and code (already linked), or why it is invalid.
@@ -509,7 +509,10 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 }
 
 // remember caches a value's result, evicting a random entry when full.
+// Strings are cloned: v and a canonical form that equals it point into the
+// batch's Arrow buffer, and a cached alias would keep the whole buffer alive.
 func (w *Worker) remember(c *colScratch, v string, r cached) {
+	r.canon = strings.Clone(r.canon)
 	if len(c.cache) >= cacheSize {
 		for k := range c.cache {
 			delete(c.cache, k)
@@ -627,7 +630,7 @@ func (w *Worker) fake(c *colScratch, kind Kind, canon string, part NamePart) str
 				break
 			}
 		}
-		c.fakes[canon] = ix
+		c.fakes[strings.Clone(canon)] = ix // canon may alias the batch's buffer
 	}
 	return nameOf(ix[0], ix[1], part)
 }

@@ -81,6 +81,8 @@ func commands() []command {
 		{"pseudonymize", "[flags] IN OUT", "replace identifiers in a CSV or Parquet dataset by codes (alias: pseudonymise)", runPseudonymize},
 		{"withdraw", "--vault V (--id|--code|--from-file) --purpose TEXT DATASET...", "remove withdrawn participants from every dataset, with a receipt", runWithdraw},
 		{"id", "[--json] [NUMBER...]", "check Norwegian identity numbers (or one per line on stdin)", runID},
+		{"scan", "[flags] DATASET...", "find identifiers and quasi-identifiers in datasets; suggest rules", runScan},
+		{"report", "[flags] --out REPORT", "write a de-identification report (HTML, Markdown, JSON), or --verify one", runReport},
 		{"kcheck", "--qi COLUMNS [flags] DATASET", "measure k-anonymity, l-diversity and re-identification risk", runKcheck},
 		{"anonymize", "--rules R [flags] IN OUT", "generalise and suppress a dataset to a k-anonymous one (optimal search)", runAnonymize},
 		{"vault", "init|info [flags]", "create or inspect an identifier-key vault", runVault},

@@ -179,6 +179,10 @@ func runVaultInit(ctx context.Context, e *Env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("vault init takes no arguments, got %q", fs.Arg(0))
 	}
+	if vf.identity != "" {
+		return withHint(usagef("vault init makes a passphrase holder; --identity does not apply"),
+			"add age holders afterwards: 'pseudokit vault add-holder --recipient age1...'")
+	}
 	path, err := vaultPath(e, vf.vault)
 	if err != nil {
 		return err

@@ -15,7 +15,10 @@ type exitError struct {
 	code int
 }
 
+// Error is the wrapped error's message.
 func (e *exitError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *exitError) Unwrap() error { return e.err }
 
 // ExitCode is the process exit code for the error.

@@ -50,6 +50,7 @@ func openDataset(path, format string) (*dataset, error) {
 	return d, nil
 }
 
+// Close releases the reader and closes the file.
 func (d *dataset) Close() {
 	d.r.Close()
 	d.f.Close()

@@ -62,4 +62,4 @@ type Writer interface {
 
 // DefaultBatchRows is the number of rows in a batch: large enough to
 // amortise per-batch work, small enough that memory stays flat.
-const DefaultBatchRows = 64 * 1024
+const DefaultBatchRows = 16 * 1024

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"runtime"
+	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -75,7 +78,12 @@ func (t *keyTable) insert(key uint64, next int32) (idx int32, added bool) {
 func (t *keyTable) grow() {
 	old, epoch := t.slots, t.epoch
 	n := t.n
-	t.init(len(old))
+	// Quadruple large tables: fewer rehashes when nearly every key is new.
+	if len(old) >= 1<<16 {
+		t.init(2 * len(old))
+	} else {
+		t.init(len(old))
+	}
 	for _, s := range old {
 		if s.epoch == epoch {
 			t.put(s.key, s.val)
@@ -93,6 +101,39 @@ func (t *keyTable) put(key uint64, v int32) {
 	}
 	t.slots[i&mask] = slot{key, v, t.epoch}
 }
+
+// part holds the combinations of one hash partition while keys fit 64 bits.
+type part struct {
+	keys   *keyTable
+	ekeys  []uint64 // the packed key of each combination (its codes)
+	counts []int64
+}
+
+func newPart(hint int) *part { return &part{keys: newKeyTable(hint)} }
+
+// add counts the keys of the partition p of P (all of them if P is 1),
+// writing their combination indices to idx when it is not nil.
+func (pt *part) add(keys []uint64, p, P int, idx []int32) {
+	mask := uint64(P - 1)
+	for i, k := range keys {
+		if P > 1 && partOf(k)&mask != uint64(p) {
+			continue
+		}
+		e, added := pt.keys.insert(k, int32(len(pt.counts)))
+		if added {
+			pt.ekeys = append(pt.ekeys, k)
+			pt.counts = append(pt.counts, 0)
+		}
+		pt.counts[e]++
+		if idx != nil {
+			idx[i] = e
+		}
+	}
+}
+
+// partOf hashes a key to choose its partition, independently of the hash
+// the key table uses.
+func partOf(k uint64) uint64 { return (k * 0xC2B2AE3D27D4EB4F) >> 58 }
 
 // A Table holds the distinct combinations of a dataset's key columns — its
 // quasi-identifiers, then any sensitive attributes — with the number of
@@ -128,9 +169,10 @@ type Counter struct {
 	t      Table
 	enc    []*encoder
 	shifts []uint
-	widths []uint // bits per column
-	wide   bool   // keys do not fit 64 bits: use wideIdx
-	keys   *keyTable
+	widths []uint  // bits per column
+	wide   bool    // keys do not fit 64 bits: use wideIdx
+	parts  []*part // narrow: the combinations, partitioned by key hash
+	done   bool    // Table was called
 	wideIx map[string]int32
 	buf    [][]uint32 // per column codes of the current batch
 	kbuf   []uint64
@@ -145,7 +187,7 @@ type Counter struct {
 // NewCounter returns a counter of the combinations of the columns qi
 // (quasi-identifiers) and sensitive of schema.
 func NewCounter(schema *arrow.Schema, qi, sensitive []string) (*Counter, error) {
-	c := &Counter{keys: newKeyTable(1024)}
+	c := &Counter{}
 	seen := map[string]bool{}
 	for i, name := range append(append([]string(nil), qi...), sensitive...) {
 		if seen[name] {
@@ -168,6 +210,7 @@ func NewCounter(schema *arrow.Schema, qi, sensitive []string) (*Counter, error) 
 		return nil, errors.New("no columns to count")
 	}
 	c.t.QI = len(qi)
+	c.parts = []*part{newPart(1024)}
 	c.shifts = make([]uint, len(c.cols))
 	c.layout()
 	c.buf = make([][]uint32, len(c.cols))
@@ -204,19 +247,25 @@ func (c *Counter) Add(rec arrow.RecordBatch) error {
 		}
 	}
 	// Widen columns whose dictionary outgrew its bits, and re-key.
-	changed := false
+	var oldShifts, oldWidths []uint
 	for j, e := range c.enc {
 		if need := uint(bits.Len32(uint32(max(len(e.values)-1, 0)))); need > c.widths[j] {
+			if oldShifts == nil {
+				oldShifts, oldWidths = slices.Clone(c.shifts), slices.Clone(c.widths)
+			}
 			c.widths[j] = need + 1 // headroom: the dictionary keeps growing
-			changed = true
 		}
 	}
-	if changed {
-		wasWide := c.wide
+	if oldShifts != nil && !c.wide {
 		c.layout()
-		if !wasWide {
-			c.rekey()
+		if c.wide {
+			c.decode(oldShifts, oldWidths) // codes move to t.Codes; addWide indexes them
+		} else {
+			c.rekey(oldShifts, oldWidths)
 		}
+	} else if oldShifts != nil {
+		c.layout()
+		c.wide = true
 	}
 	if cap(c.ibuf) < n {
 		c.ibuf = make([]int32, n)
@@ -247,18 +296,27 @@ func (c *Counter) addNarrow(n int, idx []int32) {
 			keys[i] |= uint64(v) << s
 		}
 	}
-	t := &c.t
-	for i, k := range keys {
-		e, added := c.keys.insert(k, int32(len(t.Counts)))
-		if added {
-			for j := range c.buf {
-				t.Codes[j] = append(t.Codes[j], c.buf[j][i])
-			}
-			t.Counts = append(t.Counts, 0)
+	if c.batch == 0 && c.RowClasses == nil && runtime.GOMAXPROCS(0) > 1 {
+		// Without row indices the combinations can be counted in parallel,
+		// one partition of the keys per goroutine.
+		P := min(runtime.GOMAXPROCS(0), 4)
+		if P == 3 {
+			P = 2
 		}
-		t.Counts[e]++
-		idx[i] = e
+		c.parts = c.parts[:0]
+		for range P {
+			c.parts = append(c.parts, newPart(1024))
+		}
 	}
+	if len(c.parts) == 1 {
+		c.parts[0].add(keys, 0, 1, idx)
+		return
+	}
+	var wg sync.WaitGroup
+	for p, pt := range c.parts {
+		wg.Go(func() { pt.add(keys, p, len(c.parts), nil) })
+	}
+	wg.Wait()
 }
 
 func (c *Counter) addWide(n int, idx []int32) {
@@ -267,7 +325,6 @@ func (c *Counter) addWide(n int, idx []int32) {
 		for e := range c.t.Counts {
 			c.wideIx[string(c.wideKey(func(j int) uint32 { return c.t.Codes[j][e] }))] = int32(e)
 		}
-		c.keys = nil
 	}
 	t := &c.t
 	for i := range n {
@@ -294,25 +351,71 @@ func (c *Counter) wideKey(code func(j int) uint32) []byte {
 	return c.sbuf
 }
 
-// rekey rebuilds the key table after the layout changed.
-func (c *Counter) rekey() {
-	if c.wide {
-		return // addWide builds its index on first use
+// rekey re-packs the combinations' keys for the new layout and puts
+// them in the partitions they now hash to.
+func (c *Counter) rekey(oldShifts, oldWidths []uint) {
+	old := c.parts
+	c.parts = make([]*part, len(old))
+	n := 0
+	for _, pt := range old {
+		n += len(pt.counts)
 	}
-	c.keys = newKeyTable(len(c.t.Counts))
-	for e := range c.t.Counts {
-		var k uint64
-		for j := range c.cols {
-			k |= uint64(c.t.Codes[j][e]) << c.shifts[j]
+	for p := range c.parts {
+		c.parts[p] = newPart(n / len(old))
+	}
+	mask := uint64(len(c.parts) - 1)
+	for _, pt := range old {
+		for e, k := range pt.ekeys {
+			var nk uint64
+			for j := range c.cols {
+				nk |= (k >> oldShifts[j] & (1<<oldWidths[j] - 1)) << c.shifts[j]
+			}
+			q := c.parts[0]
+			if len(c.parts) > 1 {
+				q = c.parts[partOf(nk)&mask]
+			}
+			q.keys.put(nk, int32(len(q.counts)))
+			q.keys.n++
+			q.ekeys = append(q.ekeys, nk)
+			q.counts = append(q.counts, pt.counts[e])
 		}
-		c.keys.put(k, int32(e))
-		c.keys.n++
 	}
+}
+
+// decode unpacks the combinations' keys (packed with the given layout)
+// into t.Codes and their counts into t.Counts, partition after partition.
+func (c *Counter) decode(shifts, widths []uint) {
+	n := 0
+	for _, pt := range c.parts {
+		n += len(pt.counts)
+	}
+	c.t.Counts = make([]int64, 0, n)
+	for _, pt := range c.parts {
+		c.t.Counts = append(c.t.Counts, pt.counts...)
+	}
+	for j := range c.cols {
+		codes := make([]uint32, 0, max(n, 16))
+		s, m := shifts[j], uint64(1)<<widths[j]-1
+		for _, pt := range c.parts {
+			for _, k := range pt.ekeys {
+				codes = append(codes, uint32(k>>s&m))
+			}
+		}
+		c.t.Codes[j] = codes
+	}
+	c.parts = nil
 }
 
 // Table returns the combinations counted so far. The counter must not be
 // used afterwards.
 func (c *Counter) Table() *Table {
+	if c.done {
+		return &c.t
+	}
+	c.done = true
+	if !c.wide {
+		c.decode(c.shifts, c.widths)
+	}
 	for j, e := range c.enc {
 		c.t.Values[j] = e.values
 		if c.t.Codes[j] == nil {

@@ -69,42 +69,47 @@ func TestCounterMatchesNaive(t *testing.T) {
 		{"growing dictionaries", 2, []int{3, 5000}},
 		{"wide keys", 9, []int{900, 900, 900, 900, 900, 900, 900, 900, 900}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			names := make([]string, tc.cols)
-			for j := range names {
-				names[j] = fmt.Sprintf("c%d", j)
-			}
-			var all [][]string
-			c, err := NewCounter(stringBatch(names, nil).Schema(), names[:tc.cols-1], names[tc.cols-1:])
-			require.NoError(t, err)
-			var rowIdx []int32
-			c.RowClasses = func(_ int, idx []int32) { rowIdx = append(rowIdx, idx...) }
-			for b := range 5 {
-				var rows [][]string
-				for range 200 + 700*b {
-					r := make([]string, tc.cols)
-					for j := range r {
-						// later batches reach further into the domain, so dictionaries grow
-						r[j] = fmt.Sprint(rng.IntN(max(1, tc.distinct[j]*(b+1)/5)))
+		for _, rowIndices := range []bool{true, false} { // without them, counting is partitioned
+			t.Run(fmt.Sprintf("%s/rows=%v", tc.name, rowIndices), func(t *testing.T) {
+				names := make([]string, tc.cols)
+				for j := range names {
+					names[j] = fmt.Sprintf("c%d", j)
+				}
+				var all [][]string
+				c, err := NewCounter(stringBatch(names, nil).Schema(), names[:tc.cols-1], names[tc.cols-1:])
+				require.NoError(t, err)
+				var rowIdx []int32
+				if rowIndices {
+					c.RowClasses = func(_ int, idx []int32) { rowIdx = append(rowIdx, idx...) }
+				}
+				for b := range 5 {
+					var rows [][]string
+					for range 200 + 700*b {
+						r := make([]string, tc.cols)
+						for j := range r {
+							// later batches reach further into the domain, so dictionaries grow
+							r[j] = fmt.Sprint(rng.IntN(max(1, tc.distinct[j]*(b+1)/5)))
+						}
+						rows = append(rows, r)
 					}
-					rows = append(rows, r)
+					all = append(all, rows...)
+					rec := stringBatch(names, rows)
+					require.NoError(t, c.Add(rec))
+					rec.Release()
 				}
-				all = append(all, rows...)
-				rec := stringBatch(names, rows)
-				require.NoError(t, c.Add(rec))
-				rec.Release()
-			}
-			tab := c.Table()
-			require.Equal(t, int64(len(all)), tab.Rows)
-			require.Equal(t, naiveCount(all, tc.cols), tableCount(tab))
-			require.Equal(t, tc.cols-1, tab.QI)
-			// Each row's combination index points at its values.
-			for r, e := range rowIdx {
-				for j := range tc.cols {
-					require.Equal(t, all[r][j], tab.Values[j][tab.Codes[j][e]])
+				tab := c.Table()
+				require.Equal(t, int64(len(all)), tab.Rows)
+				require.Equal(t, naiveCount(all, tc.cols), tableCount(tab))
+				require.Equal(t, tc.cols-1, tab.QI)
+				// Each row's combination index points at its values.
+				for r, e := range rowIdx {
+					for j := range tc.cols {
+						require.Equal(t, all[r][j], tab.Values[j][tab.Codes[j][e]])
+					}
 				}
-			}
-		})
+				require.Len(t, rowIdx, map[bool]int{true: len(all)}[rowIndices])
+			})
+		}
 	}
 }
 

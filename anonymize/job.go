@@ -74,50 +74,75 @@ type Job struct {
 // metadata or a sidecar file) and feeds the de-identification report. It
 // holds counts, names and levels, never values.
 type Summary struct {
-	Tool             string        `json:"tool,omitempty"`
-	Created          time.Time     `json:"created"`
-	Input            string        `json:"input"`
-	InputSHA256      string        `json:"input_sha256"`
-	Output           string        `json:"output,omitempty"`
-	OutputFormat     string        `json:"output_format,omitempty"`
-	OutputSHA256     string        `json:"output_sha256,omitempty"`
-	RowsIn           int64         `json:"rows_in"`
-	RowsOut          int64         `json:"rows_out"`
-	Suppressed       int64         `json:"suppressed"`
-	SuppressedRows   string        `json:"suppressed_rows"` // "removed" or "masked"
-	Shuffled         bool          `json:"shuffled"`        // row order randomised; the seed was not kept
-	Dropped          []string      `json:"dropped"`
-	Kept             []string      `json:"kept"`
-	QuasiIdentifiers []QISummary   `json:"quasi_identifiers"`
-	Sensitive        []string      `json:"sensitive,omitempty"`
-	Target           Target        `json:"target"`
-	Search           *Solution     `json:"search"`
-	Before           *Report       `json:"before"`
-	After            *Report       `json:"after,omitempty"`
-	DurationMS       float64       `json:"duration_ms"`
-	Warnings         []string      `json:"warnings,omitempty"`
-	Verified         bool          `json:"verified"`
-	Rules            string        `json:"rules,omitempty"`
-	Hierarchies      []string      `json:"-"`
-	Duration         time.Duration `json:"-"`
+	// Tool is the program that ran, e.g. "pseudokit 0.1.0".
+	Tool string `json:"tool,omitempty"`
+	// Created is when the run started (UTC, whole seconds).
+	Created time.Time `json:"created"`
+	// Input is the input file's name and InputSHA256 its SHA-256.
+	Input       string `json:"input"`
+	InputSHA256 string `json:"input_sha256"`
+	// Output, OutputFormat and OutputSHA256 describe the output (the hash
+	// is not in the Parquet metadata, which is part of the hashed file).
+	Output       string `json:"output,omitempty"`
+	OutputFormat string `json:"output_format,omitempty"`
+	OutputSHA256 string `json:"output_sha256,omitempty"`
+	// RowsIn and RowsOut count the records read and written; Suppressed
+	// those suppressed, which SuppressedRows says were "removed" or
+	// "masked" (kept with every quasi-identifier "*").
+	RowsIn         int64  `json:"rows_in"`
+	RowsOut        int64  `json:"rows_out"`
+	Suppressed     int64  `json:"suppressed"`
+	SuppressedRows string `json:"suppressed_rows"`
+	// Shuffled is always true: the row order was randomised with a seed
+	// that was not kept.
+	Shuffled bool `json:"shuffled"`
+	// Dropped and Kept name the columns dropped and kept unchanged.
+	Dropped []string `json:"dropped"`
+	Kept    []string `json:"kept"`
+	// QuasiIdentifiers says how each quasi-identifier was generalised.
+	QuasiIdentifiers []QISummary `json:"quasi_identifiers"`
+	// Sensitive names the sensitive attributes.
+	Sensitive []string `json:"sensitive"`
+	// Target is the privacy target.
+	Target Target `json:"target"`
+	// Search is the outcome of the search.
+	Search *Solution `json:"search"`
+	// Before measures the input's quasi-identifiers and sensitive
+	// attributes; After the output's, counted from the rows written.
+	Before *Report `json:"before"`
+	After  *Report `json:"after,omitempty"`
+	// Verified reports that the output passed the final check.
+	Verified bool `json:"verified"`
+	// Rules is the rule file's name.
+	Rules string `json:"rules,omitempty"`
+	// Duration is the run time.
+	Duration   time.Duration `json:"-"`
+	DurationMS float64       `json:"duration_ms"`
 }
 
 // QISummary describes how one quasi-identifier was generalised.
 type QISummary struct {
+	// Column is the quasi-identifier; Hierarchy where its hierarchy came from.
 	Column    string `json:"column"`
 	Hierarchy string `json:"hierarchy"`
-	Level     int    `json:"level"`
-	Height    int    `json:"height"`
-	Values    int    `json:"values_before"`
-	Groups    int    `json:"values_after"`
+	// Level is the level chosen, Height the hierarchy's highest.
+	Level  int `json:"level"`
+	Height int `json:"height"`
+	// Values and Groups count its distinct values before and after.
+	Values int `json:"values_before"`
+	Groups int `json:"values_after"`
 }
 
 // Target is the privacy target of a run.
 type Target struct {
-	K                int                  `json:"k"`
-	Diversity        []DiversityCriterion `json:"diversity,omitempty"`
-	SuppressionLimit float64              `json:"suppression_limit"`
-	Metric           Metric               `json:"metric"`
+	// K is the k of k-anonymity.
+	K int `json:"k"`
+	// Diversity are the l-diversity criteria.
+	Diversity []DiversityCriterion `json:"diversity,omitempty"`
+	// SuppressionLimit is the largest share of records suppressed.
+	SuppressionLimit float64 `json:"suppression_limit"`
+	// Metric is the information-loss metric minimised.
+	Metric Metric `json:"metric"`
 }
 
 // Run runs the job.
@@ -136,7 +161,7 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 	for _, c := range qi {
 		dict[c] = true
 	}
-	d, err := open(j.In, nil, dict)
+	d, err := open(j.In, nil, dict, true)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +171,7 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	sum := &Summary{Tool: j.Tool, Created: time.Now().UTC().Truncate(time.Second), Input: filepath.Base(j.In.name()),
-		Sensitive: sens, Dropped: slices.Clone(rs.Drop), Kept: slices.Clone(rs.Keep), Shuffled: true,
+		Sensitive: append([]string{}, sens...), Dropped: append([]string{}, rs.Drop...), Kept: append([]string{}, rs.Keep...), Shuffled: true,
 		Target: Target{K: rs.K, SuppressionLimit: rs.Suppression, Metric: rs.Metric}, SuppressedRows: "removed"}
 	if rs.File != "" {
 		sum.Rules = filepath.Base(rs.File)
@@ -758,8 +783,10 @@ func newParquetWriter(w io.Writer, schema *arrow.Schema) (*parquetWriter, error)
 	return &parquetWriter{fw: fw}, nil
 }
 
+// Write implements table.Writer.
 func (w *parquetWriter) Write(rec arrow.RecordBatch) error { return w.fw.Write(rec) }
 
+// Close adds the metadata and writes the footer.
 func (w *parquetWriter) Close() error {
 	keys := make([]string, 0, len(w.meta))
 	for k := range w.meta {

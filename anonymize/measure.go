@@ -178,7 +178,11 @@ func (t *Table) Report(o ReportOptions) *Report {
 		cols[i] = i
 		widths[i] = widthFor(len(t.Values[i]))
 	}
-	classOf, sizes := groupKeys(t, cols, func(c, e int) uint32 { return t.Codes[c][e] }, widths)
+	var classOf []int32
+	sizes := t.Counts // without sensitive attributes the combinations are the classes
+	if len(t.Columns) > t.QI {
+		classOf, sizes = groupKeys(t, cols, func(c, e int) uint32 { return t.Codes[c][e] }, widths)
+	}
 	r := measureSizes(sizes, t.Rows, o.K)
 	r.QuasiIdentifiers = append([]string(nil), t.Columns[:t.QI]...)
 	for j := t.QI; j < len(t.Columns); j++ {

@@ -77,8 +77,8 @@ func TestDiversityCriteria(t *testing.T) {
 		{DiversityCriterion{Kind: EntropyDiversity, L: 2}, []int64{1, 1}, true},   // entropy exactly log2(2)
 		{DiversityCriterion{Kind: EntropyDiversity, L: 2}, []int64{10, 1}, false}, // skewed
 		{DiversityCriterion{Kind: EntropyDiversity, L: 3}, []int64{1, 1, 1, 1}, true},
-		{DiversityCriterion{Kind: RecursiveDiversity, L: 2, C: 3}, []int64{5, 2}, true},   // 5 < 3*2
-		{DiversityCriterion{Kind: RecursiveDiversity, L: 2, C: 2}, []int64{5, 2}, false},  // 5 >= 2*2
+		{DiversityCriterion{Kind: RecursiveDiversity, L: 2, C: 3}, []int64{5, 2}, true},     // 5 < 3*2
+		{DiversityCriterion{Kind: RecursiveDiversity, L: 2, C: 2}, []int64{5, 2}, false},    // 5 >= 2*2
 		{DiversityCriterion{Kind: RecursiveDiversity, L: 3, C: 4}, []int64{2, 9, 1}, false}, // 9 >= 4*1
 		{DiversityCriterion{Kind: RecursiveDiversity, L: 3, C: 10}, []int64{2, 9, 1}, true},
 		{DiversityCriterion{Kind: RecursiveDiversity, L: 3, C: 10}, []int64{9, 1}, false}, // fewer than l values

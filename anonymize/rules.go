@@ -30,9 +30,10 @@ type Rules struct {
 	// Mask keeps suppressed records with every quasi-identifier replaced by
 	// "*" instead of removing them.
 	Mask bool
-	// Heuristic forces the heuristic search; Budget bounds it.
-	Heuristic bool
-	Budget    int
+	// Heuristic forces the heuristic search, Optimal the exhaustive one;
+	// Budget bounds the heuristic search.
+	Heuristic, Optimal bool
+	Budget             int
 	// QuasiIdentifiers are in file order.
 	QuasiIdentifiers []QIRule
 	// Sensitive are the sensitive attributes, in file order.
@@ -93,6 +94,7 @@ type RuleError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *RuleError) Error() string {
 	switch {
 	case e.File != "" && e.Line > 0:
@@ -223,7 +225,9 @@ func ParseRules(r io.Reader) (*Rules, error) {
 		return nil, &RuleError{Err: fmt.Errorf("suppressed_rows: %q (want remove or mask)", raw.SuppressedRows)}
 	}
 	switch raw.Search {
-	case "", "auto", "optimal":
+	case "", "auto":
+	case "optimal":
+		rs.Optimal = true
 	case "heuristic":
 		rs.Heuristic = true
 	default:
@@ -462,7 +466,7 @@ func (rs *Rules) Check() error {
 
 // Config returns the search configuration the rules describe.
 func (rs *Rules) Config() Config {
-	cfg := Config{K: rs.K, Suppression: rs.Suppression, Metric: rs.Metric, Heuristic: rs.Heuristic, Budget: rs.Budget}
+	cfg := Config{K: rs.K, Suppression: rs.Suppression, Metric: rs.Metric, Heuristic: rs.Heuristic, Exhaustive: rs.Optimal, Budget: rs.Budget}
 	for _, s := range rs.Sensitive {
 		if s.Diversity != nil {
 			cfg.Diversity = append(cfg.Diversity, *s.Diversity)

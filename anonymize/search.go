@@ -90,8 +90,10 @@ type Config struct {
 	// MinLevels and MaxLevels, if not nil, bound each quasi-identifier's
 	// generalisation level (a negative entry means no bound).
 	MinLevels, MaxLevels []int
-	// Heuristic forces the heuristic search even for a small lattice.
-	Heuristic bool
+	// Heuristic forces the heuristic search even for a small lattice;
+	// Exhaustive refuses (ErrLatticeTooLarge) to search a lattice larger
+	// than MaxNodes other than exhaustively.
+	Heuristic, Exhaustive bool
 	// MaxNodes is the largest lattice searched exhaustively (default 1<<20
 	// nodes); a larger one is searched heuristically.
 	MaxNodes int64
@@ -135,11 +137,16 @@ type Solution struct {
 
 // AttributeLevel describes the level chosen for one quasi-identifier.
 type AttributeLevel struct {
-	Column    string  `json:"column"`
-	Level     int     `json:"level"`
-	Height    int     `json:"height"`
-	Hierarchy string  `json:"hierarchy"`
-	Value     float64 `json:"value"` // the attribute's share of the metric (multi-dimensional metrics)
+	// Column is the quasi-identifier.
+	Column string `json:"column"`
+	// Level is the level chosen; Height the hierarchy's highest.
+	Level  int `json:"level"`
+	Height int `json:"height"`
+	// Hierarchy names the hierarchy.
+	Hierarchy string `json:"hierarchy"`
+	// Value is the attribute's part of the metric (Loss, Precision,
+	// Entropy), before aggregation.
+	Value float64 `json:"value"`
 }
 
 // ErrLatticeTooLarge is returned when the lattice cannot be indexed.
@@ -745,26 +752,33 @@ func (p *Problem) failing(g *group, classOf []int32, sizes []int64) []bool {
 	for c, s := range sizes {
 		fail[c] = s < k
 	}
+	onlyOne := len(p.div) == 1 && len(p.t.Columns) == p.nq+1
 	for d, j := range p.div {
 		crit := p.cfg.Diversity[d]
 		// Frequencies of column j's values per class (CSR layout).
-		kt := p.table(g.len())
 		var freq []int64
 		var owner []int32
-		for e, c := range classOf {
-			var code uint64
-			if g.keys != nil {
-				code = g.keys[e] >> p.shifts[j] & p.masks[j]
-			} else {
-				code = uint64(p.t.Codes[j][g.reps[e]])
+		if onlyOne {
+			// Combinations are distinct on (class, value): their counts are
+			// the frequencies.
+			freq, owner = g.counts, classOf
+		} else {
+			kt := p.table(g.len())
+			for e, c := range classOf {
+				var code uint64
+				if g.keys != nil {
+					code = g.keys[e] >> p.shifts[j] & p.masks[j]
+				} else {
+					code = uint64(p.t.Codes[j][g.reps[e]])
+				}
+				key := uint64(uint32(c))<<32 | code
+				i, added := kt.insert(key, int32(len(freq)))
+				if added {
+					freq = append(freq, 0)
+					owner = append(owner, c)
+				}
+				freq[i] += g.counts[e]
 			}
-			key := uint64(uint32(c))<<32 | code
-			i, added := kt.insert(key, int32(len(freq)))
-			if added {
-				freq = append(freq, 0)
-				owner = append(owner, c)
-			}
-			freq[i] += g.counts[e]
 		}
 		start := make([]int, len(sizes)+1)
 		for _, c := range owner {
@@ -866,12 +880,13 @@ func (p *Problem) measure(levels []int, cl *classes, fail []bool) *eval {
 		case Entropy:
 			raw := p.ent[i][l]
 			if ev.suppressed > 0 {
-				cnt := map[uint32]int64{}
+				// Frequencies of the suppressed records' generalised values.
+				cnt := make([]int64, p.nlab[i][l])
 				var order []uint32
 				for c, s := range sizes {
 					if fail[c] {
 						gc := p.gcode(cl, i, l, c)
-						if _, ok := cnt[gc]; !ok {
+						if cnt[gc] == 0 {
 							order = append(order, gc)
 						}
 						cnt[gc] += s
@@ -921,6 +936,10 @@ func (p *Problem) Search(ctx context.Context) (*Solution, error) {
 	var best int64 = -1
 	var err error
 	optimal := !p.cfg.Heuristic && p.lat.size <= p.cfg.MaxNodes
+	if p.cfg.Exhaustive && !optimal {
+		return nil, fmt.Errorf("%w for an exhaustive search: %d transformations (limit %d); use the heuristic search or bound the levels",
+			ErrLatticeTooLarge, p.lat.size, p.cfg.MaxNodes)
+	}
 	if optimal {
 		best, err = p.optimal(ctx)
 	} else {
@@ -987,17 +1006,25 @@ const (
 	notAnonymous
 )
 
-// optimal searches the whole lattice. With criteria that stay satisfied
+// optimal searches the whole lattice. A node "anonymous" meets the
+// criteria within the suppression limit. With criteria that stay satisfied
 // under generalisation (k-anonymity and distinct l-diversity with any
-// suppression limit; every criterion without suppression) it first
-// classifies every node as anonymous or not, checking few of them: like
-// ARX's Flash it climbs paths through unclassified nodes and binary-searches
-// each path, and a checked node tags all its generalisations (anonymous) or
-// specialisations (not anonymous). Then it evaluates candidates in order of
-// a lower bound of the metric, until the bound exceeds the best value found:
-// only the minimal anonymous nodes if the metric is monotonic, otherwise
-// all anonymous nodes (pruning generalisations of nodes whose bound is
-// already too high).
+// suppression limit; every criterion without suppression), a checked node
+// tags all its generalisations (anonymous) or specialisations (not
+// anonymous), and nodes are classified like ARX's Flash does: by climbing a
+// path through unclassified nodes and binary-searching it.
+//
+// For metrics with a lower bound computable from the levels (Loss,
+// Precision, Entropy), nodes are visited in order of that bound; each is
+// classified on the way (a path search from it, bounded by the best value
+// so far) and evaluated exactly if anonymous; the search stops at the first
+// node whose bound exceeds the best value. When the metric is monotonic the
+// exact value of an anonymous node is its bound, so it needs no evaluation.
+//
+// For Discernibility and AECS the lattice is classified first; then the
+// candidates (the minimal anonymous nodes if the metric is monotonic, all
+// anonymous ones otherwise) are evaluated, pruning the generalisations of a
+// node whose grouped lower bound exceeds the best value.
 func (p *Problem) optimal(ctx context.Context) (int64, error) {
 	size := p.lat.size
 	lbs := make([]float64, size)
@@ -1056,9 +1083,18 @@ func (p *Problem) optimal(ctx context.Context) (int64, error) {
 			}
 			if monoCriteria {
 				if tags[x] == unknown {
-					p.climb(x, tags, lbs)
+					limit := math.Inf(1)
+					if best >= 0 {
+						limit = bestKey.value + slack(bestKey.value)
+					}
+					p.climb(x, tags, lbs, limit)
 				}
 				if tags[x] != anonymous {
+					continue
+				}
+				if p.cfg.Metric.monotonic(p.maxOut) {
+					// Nothing suppressed (or not counted): the value is the bound.
+					consider(x, &eval{anonymous: true, value: lbs[x]})
 					continue
 				}
 			}
@@ -1136,17 +1172,20 @@ func (p *Problem) classify(ctx context.Context, tags []uint8, lbs []float64) err
 			return ctx.Err()
 		}
 		if tags[start] == unknown {
-			p.climb(start, tags, lbs)
+			p.climb(start, tags, lbs, math.Inf(1))
 		}
 	}
 	return nil
 }
 
 // climb classifies start (and more): it climbs from start through
-// unclassified nodes, preferring the successor with the lowest bound, then
-// binary-searches that path for its lowest anonymous node; every check tags
-// the checked node's generalisations or specialisations too.
-func (p *Problem) climb(start int64, tags []uint8, lbs []float64) {
+// unclassified nodes whose bound is at most limit, preferring the successor
+// with the lowest bound, then binary-searches that path for its lowest
+// anonymous node; every check tags the checked node's generalisations or
+// specialisations too. (A node above limit cannot be the optimum, and
+// neither can its generalisations, so learning that it is anonymous would
+// be of no use.)
+func (p *Problem) climb(start int64, tags []uint8, lbs []float64, limit float64) {
 	levels := make([]int, 0, p.nq)
 	path := []int64{start}
 	for cur := start; ; {
@@ -1155,7 +1194,7 @@ func (p *Problem) climb(start int64, tags []uint8, lbs []float64) {
 		for i, l := range levels {
 			if l < p.lat.hi[i] {
 				s := cur + p.lat.stride[i]
-				if tags[s] == unknown && (next < 0 || lbs[s] < lbs[next] || (lbs[s] == lbs[next] && s < next)) {
+				if tags[s] == unknown && lbs[s] <= limit && (next < 0 || lbs[s] < lbs[next] || (lbs[s] == lbs[next] && s < next)) {
 					next = s
 				}
 			}

@@ -272,13 +272,18 @@ func TestHeuristic(t *testing.T) {
 			require.GreaterOrEqual(t, sol.Value, best.Value-1e-9*math.Abs(best.Value), "%s budget %d", m, budget)
 		}
 	}
-	// A lattice over MaxNodes is searched heuristically.
+	// A lattice over MaxNodes is searched heuristically, unless an
+	// exhaustive search is required.
 	p, err := NewProblem(tab, hs, Config{K: 2, MaxNodes: 10})
 	require.NoError(t, err)
 	sol, err := p.Search(context.Background())
 	require.NoError(t, err)
 	require.False(t, sol.Optimal)
 	require.True(t, sol.Found)
+	p, err = NewProblem(tab, hs, Config{K: 2, MaxNodes: 10, Exhaustive: true})
+	require.NoError(t, err)
+	_, err = p.Search(context.Background())
+	require.ErrorIs(t, err, ErrLatticeTooLarge)
 }
 
 func TestSearchUnreachableAndBounds(t *testing.T) {

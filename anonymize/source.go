@@ -78,6 +78,7 @@ type hashingReader struct {
 	h hash.Hash
 }
 
+// Read reads and hashes.
 func (h *hashingReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.h.Write(p[:n])
@@ -87,7 +88,7 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 // open opens the dataset. For Parquet, only the columns named in cols are
 // read when cols is not nil, and columns in dict are read as dictionary
 // arrays (their values are decoded once per row group instead of per row).
-func open(in Input, cols []string, dict map[string]bool) (*dataset, error) {
+func open(in Input, cols []string, dict map[string]bool, hashed bool) (*dataset, error) {
 	f, err := table.FormatOf(in.Path, in.Format)
 	if err != nil {
 		return nil, err
@@ -108,13 +109,17 @@ func open(in Input, cols []string, dict map[string]bool) (*dataset, error) {
 		src = fh
 	}
 	if f == table.CSV {
-		hr := &hashingReader{r: src, h: d.hash}
+		var hr io.Reader = src
+		if hashed {
+			hr = &hashingReader{r: src, h: d.hash}
+			d.src = hr
+		}
 		r, err := table.NewCSVReader(hr, table.CSVOptions{Comma: in.Comma, Encoding: in.Encoding, File: in.name()})
 		if err != nil {
 			d.close()
 			return nil, err
 		}
-		d.r, d.csv, d.src = r, r, hr
+		d.r, d.csv = r, r
 		return d, nil
 	}
 	var ra interface {
@@ -122,9 +127,11 @@ func open(in Input, cols []string, dict map[string]bool) (*dataset, error) {
 		io.Seeker
 	}
 	if d.f != nil {
-		if _, err := io.Copy(d.hash, d.f); err != nil {
-			d.close()
-			return nil, err
+		if hashed {
+			if _, err := io.Copy(d.hash, d.f); err != nil {
+				d.close()
+				return nil, err
+			}
 		}
 		ra = d.f
 	} else {
@@ -196,8 +203,10 @@ func newParquetReader(ra interface {
 	return &parquetReader{pf: pf, rr: rr, schema: rr.Schema()}, pf.NumRows(), nil
 }
 
+// Schema implements table.Reader.
 func (r *parquetReader) Schema() *arrow.Schema { return r.schema }
 
+// Next implements table.Reader.
 func (r *parquetReader) Next() (rec arrow.RecordBatch, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -218,6 +227,7 @@ func (r *parquetReader) Next() (rec arrow.RecordBatch, err error) {
 	return rec, nil
 }
 
+// Close implements table.Reader.
 func (r *parquetReader) Close() error {
 	r.rr.Release()
 	return r.pf.Close()
@@ -233,7 +243,7 @@ func Count(ctx context.Context, in Input, qi, sensitive []string) (*Table, error
 	for _, c := range cols {
 		dict[c] = true
 	}
-	d, err := open(in, cols, dict)
+	d, err := open(in, cols, dict, false)
 	if err != nil {
 		return nil, err
 	}

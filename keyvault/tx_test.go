@@ -236,6 +236,9 @@ func TestWithdrawnLinksRefuse(t *testing.T) {
 }
 
 func TestSeenSetIsBounded(t *testing.T) {
+	if raceEnabled {
+		t.Skip("262k inserts take a minute under the race detector; the plain run covers it")
+	}
 	v, _ := newVault(t)
 	tx, err := v.Begin(t.Context(), DefaultDomain)
 	require.NoError(t, err)

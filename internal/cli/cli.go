@@ -85,7 +85,7 @@ func commands() []command {
 		{"report", "[flags] --out REPORT", "write a de-identification report (HTML, Markdown, JSON), or --verify one", runReport},
 		{"kcheck", "--qi COLUMNS [flags] DATASET", "measure k-anonymity, l-diversity and re-identification risk", runKcheck},
 		{"anonymize", "--rules R [flags] IN OUT", "generalise and suppress a dataset to a k-anonymous one (optimal search)", runAnonymize},
-		{"vault", "init|info [flags]", "create or inspect an identifier-key vault", runVault},
+		{"vault", "SUBCOMMAND [flags]", "the identifier-key vault: init, info, holders, log, verify, destroy, ... ('pseudokit vault help')", runVault},
 		{"reveal", "CODE... --purpose TEXT [flags]", "show the identifiers behind codes (re-identification; logged)", runReveal},
 		{"lookup", "ID... --purpose TEXT [--kind K] [flags]", "show a person's codes (right of access; logged)", runLookup},
 		{"export-subject", "ID --purpose TEXT --out FILE DATASET...", "export every row of one person from datasets (portability; logged)", runExportSubject},
@@ -126,7 +126,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "pseudokit: pseudonymise research datasets and keep the identifier key safe.")
 	fmt.Fprintln(w, "\nUsage: pseudokit COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'pseudokit COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 failure,")
 	fmt.Fprintln(w, "2 usage, 3 wrong passphrase, 4 invalid input data, 5 vault problem, 6 refused.")

@@ -18,7 +18,10 @@ func exitCode(err error) int {
 	var pe *csvio.ParseError
 	var re *pseudo.RowError
 	var rule *pseudo.RuleError
+	var coded interface{ ExitCode() int }
 	switch {
+	case errors.As(err, &coded):
+		return coded.ExitCode()
 	case errors.Is(err, errSomeInvalid):
 		return ExitInvalidInput
 	case errors.Is(err, errNotClean), errors.Is(err, withdraw.ErrNoPurpose):

@@ -92,6 +92,9 @@ type FileJob struct {
 	Stdout io.Writer
 	// Allocator allocates batches (default memory.DefaultAllocator).
 	Allocator memory.Allocator
+	// Finder finds identifiers inside free text, for redact rules
+	// (scan.Finder from package pseudo/scan).
+	Finder TextFinder
 }
 
 // Result reports what a FileJob did, in counts and digests only.
@@ -154,7 +157,7 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 			tx.Rollback()
 		}
 	}()
-	p, err := New(&rules, Options{DomainSecret: secret, Random: dom.Scheme == keyvault.SchemeRandom, Linker: tx, Allocator: j.Allocator})
+	p, err := New(&rules, Options{DomainSecret: secret, Random: dom.Scheme == keyvault.SchemeRandom, Linker: tx, Allocator: j.Allocator, Finder: j.Finder})
 	if err != nil {
 		return nil, err
 	}

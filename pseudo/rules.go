@@ -23,6 +23,11 @@ const (
 	ActionDrop Action = "drop"
 	// ActionKeep copies the column unchanged (stating that this is intended).
 	ActionKeep Action = "keep"
+	// ActionRedact keeps free text but replaces the identifiers found inside
+	// it: Norwegian identity numbers by the person's code (linked in the
+	// vault like a coded column), anything else by a placeholder such as
+	// [EMAIL] or [NAME]. It needs a TextFinder (Options.Finder).
+	ActionRedact Action = "redact"
 )
 
 // An InvalidPolicy says what happens to a value that is not a valid
@@ -287,14 +292,18 @@ func (cr *ColumnRule) check() error {
 		if cr.Subject {
 			return errors.New("the subject column must have action code")
 		}
+	case ActionRedact:
+		if cr.Kind != "" || cr.Subject || cr.Part != "" || cr.RestoreLeadingZero {
+			return errors.New("action redact takes no other fields")
+		}
 	case ActionDrop, ActionKeep:
 		if cr.Kind != "" || cr.Subject || cr.Part != "" || cr.Invalid != "" || cr.RestoreLeadingZero {
 			return fmt.Errorf("action %s takes no other fields", cr.Action)
 		}
 	case "":
-		return errors.New("missing action (code, fake-name, drop, keep)")
+		return errors.New("missing action (code, fake-name, redact, drop, keep)")
 	default:
-		return fmt.Errorf("unknown action %q (want code, fake-name, drop, keep)", cr.Action)
+		return fmt.Errorf("unknown action %q (want code, fake-name, redact, drop, keep)", cr.Action)
 	}
 	if cr.Part != "" && cr.Action != ActionFakeName {
 		return errors.New("part is only for fake-name")

@@ -45,6 +45,8 @@ type Options struct {
 	Linker Linker
 	// Allocator allocates output arrays (default memory.DefaultAllocator).
 	Allocator memory.Allocator
+	// Finder finds identifiers inside free text, for redact rules.
+	Finder TextFinder
 }
 
 // ErrWithdrawn is what a Linker returns (wrapped or not) for a person who
@@ -212,6 +214,14 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 				return nil, fmt.Errorf("column %q: %v", cr.Column, err)
 			}
 		}
+		if cr.Action == ActionRedact {
+			if p.opts.Finder == nil {
+				return nil, fmt.Errorf("column %q: %w", cr.Column, errNoFinder)
+			}
+			if id := in.Field(idx).Type.ID(); id != arrow.STRING && id != arrow.LARGE_STRING && id != arrow.STRING_VIEW {
+				return nil, fmt.Errorf("column %q: redact works on text columns, not %s", cr.Column, in.Field(idx).Type)
+			}
+		}
 		ruleOf[idx] = len(p.specs)
 		if cr.Subject {
 			p.subj = len(p.specs)
@@ -305,6 +315,7 @@ type Worker struct {
 	cols  []colScratch
 	drop  []bool
 	buf   []byte
+	spans []Span
 }
 
 // colScratch is a worker's per-rule state for the current batch.
@@ -373,6 +384,11 @@ func (w *Worker) Transform(rec arrow.RecordBatch, firstRow int64) (arrow.RecordB
 			a = w.flagColumn(s.col, n)
 		case p.specs[s.col].rule.Action == ActionCode:
 			a = w.codeColumn(s.col, n)
+		case p.specs[s.col].rule.Action == ActionRedact:
+			var err error
+			if a, err = w.redactColumn(s.col, rec.Column(p.specs[s.col].index), n, firstRow); err != nil {
+				return nil, err
+			}
 		default:
 			a = w.fakeColumn(s.col, n)
 		}

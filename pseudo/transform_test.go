@@ -309,3 +309,50 @@ func TestTransformDropsWithdrawn(t *testing.T) {
 	require.Equal(t, []string{"1", "3"}, column(out, "x"))
 	require.Equal(t, int64(2), p.Summary().WithdrawnRows)
 }
+
+// digitsFinder is a test TextFinder: 11-digit runs are "nid", words with
+// an @ are "email".
+func digitsFinder(dst []Span, text string) []Span {
+	for i := 0; i < len(text); {
+		j := i
+		for j < len(text) && text[j] != ' ' {
+			j++
+		}
+		w := text[i:j]
+		switch {
+		case len(w) == 11 && strings.Trim(w, "0123456789") == "":
+			dst = append(dst, Span{Start: i, End: j, Kind: "nid"})
+		case strings.Contains(w, "@"):
+			dst = append(dst, Span{Start: i, End: j, Kind: "email"})
+		}
+		i = j + 1
+	}
+	return dst
+}
+
+func TestRedact(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := synth(t, 12)
+	rules := &Rules{Columns: []ColumnRule{{Column: "notat", Action: ActionRedact}}}
+	rec := batch(mem, []string{"notat"}, []string{"ring " + a + " eller kari@x.no i dag"}, []string{"ingenting her"}, []string{"<null>"})
+	defer rec.Release()
+
+	p, err := New(rules, Options{DomainSecret: testSecret(), Allocator: mem})
+	require.NoError(t, err)
+	_, err = p.Bind(rec.Schema())
+	require.ErrorContains(t, err, "needs a TextFinder")
+
+	link := newMemLinker()
+	p, err = New(rules, Options{DomainSecret: testSecret(), Allocator: mem, Linker: link, Finder: digitsFinder})
+	require.NoError(t, err)
+	_, err = p.Bind(rec.Schema())
+	require.NoError(t, err)
+	out, err := p.Transform(rec)
+	require.NoError(t, err)
+	defer out.Release()
+	c, _ := NewCoder(testSecret())
+	require.Equal(t, []string{"ring " + c.Code(KindNID, a) + " eller [EMAIL] i dag", "ingenting her", "<null>"}, column(out, "notat"))
+	require.Equal(t, c.Code(KindNID, a), link.links["nid\x00"+a], "the number in the text is linked like a coded value")
+	require.Equal(t, int64(2), p.Summary().Columns[0].Values)
+}

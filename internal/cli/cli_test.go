@@ -227,3 +227,20 @@ func TestNoIdentifierInMessages(t *testing.T) {
 		require.NotContains(t, r.stdout+r.stderr, id)
 	}
 }
+
+func TestRedactCLI(t *testing.T) {
+	dir, env := setup(t)
+	ids := synthIDs(t, 2)
+	in := filepath.Join(dir, "in.csv")
+	require.NoError(t, os.WriteFile(in, []byte("fnr;notat\n"+ids[0]+";\"Ringte "+ids[1]+", svar til ola.nordmann@example.no\"\n"), 0o600))
+	out := filepath.Join(dir, "out.csv")
+	r := pk(t, env, "", "pseudonymize", "--id", "fnr", "--redact", "notat", in, out)
+	require.Equal(t, 0, r.code, r.stderr)
+	got, _ := os.ReadFile(out)
+	for _, id := range ids {
+		require.NotContains(t, string(got), id)
+	}
+	require.NotContains(t, string(got), "ola.nordmann")
+	require.Contains(t, string(got), "[EMAIL]")
+	require.Regexp(t, `;Ringte K[0-9A-Z]{17}, svar til \[EMAIL\]`, string(got))
+}

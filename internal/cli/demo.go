@@ -12,6 +12,7 @@ import (
 	"github.com/pseudokit/pseudokit/internal/demo"
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo"
+	"github.com/pseudokit/pseudokit/pseudo/scan"
 )
 
 // runDemo pseudonymises the bundled synthetic dataset with a throw-away
@@ -66,7 +67,7 @@ func runDemo(ctx context.Context, e *Env, args []string) error {
 	fmt.Fprintf(w, "pseudokit demo: 40 synthetic participants (semicolon CSV with BOM, as from Excel)\n\n")
 	var last *pseudo.Result
 	for _, o := range []string{out, outPq} {
-		job := &pseudo.FileJob{Vault: v, Rules: rules, In: in, Out: o, Actor: "demo", Command: "demo"}
+		job := &pseudo.FileJob{Vault: v, Rules: rules, In: in, Out: o, Actor: "demo", Command: "demo", Finder: scan.Finder}
 		res, err := job.Run(ctx)
 		if err != nil {
 			return err

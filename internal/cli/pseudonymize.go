@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pseudokit/pseudokit/pseudo"
+	"github.com/pseudokit/pseudokit/pseudo/scan"
 )
 
 func runPseudonymize(ctx context.Context, e *Env, args []string) error {
@@ -20,6 +21,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	names := fs.StringSlice("name", nil, "`COLUMNS` holding names: replace with fictitious names (COL:given|family|full; guessed from the column name)")
 	codes := fs.StringSlice("code", nil, "`COL:KIND` columns to code (kind nid, name, email, phone or text)")
 	drops := fs.StringSlice("drop", nil, "`COLUMNS` to remove")
+	redacts := fs.StringSlice("redact", nil, "free-text `COLUMNS`: replace identifiers inside the text (ID numbers by codes, others by [EMAIL], [NAME], ...)")
 	keeps := fs.StringSlice("keep", nil, "`COLUMNS` to keep unchanged (so they are not listed as unmentioned)")
 	domain := fs.String("domain", "", "pseudonymisation domain (default: the rules' domain, or \"default\")")
 	invalid := fs.String("invalid", "", "what to do with invalid identifiers: error (stop), flag (extra column COL_invalid) or null")
@@ -38,7 +40,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 		return usagef("pseudonymize needs IN and OUT (use - for standard input/output)")
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
-	rules, err := buildRules(*rulesFile, *ids, *names, *codes, *drops, *keeps)
+	rules, err := buildRules(*rulesFile, *ids, *names, *codes, *drops, *keeps, *redacts)
 	if err != nil {
 		return err
 	}
@@ -77,7 +79,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	job := &pseudo.FileJob{
 		Vault: v, Rules: rules, In: in, Out: out, From: *from, To: *to,
 		Comma: comma, Encoding: encoding, Actor: vf.actor, Command: "pseudonymize",
-		Progress: prog.update, Stdin: e.Stdin, Stdout: e.Stdout, SkipWithdrawn: *skipWithdrawn,
+		Progress: prog.update, Stdin: e.Stdin, Stdout: e.Stdout, SkipWithdrawn: *skipWithdrawn, Finder: scan.Finder,
 	}
 	res, err := job.Run(ctx)
 	prog.done()
@@ -96,8 +98,8 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 }
 
 // buildRules reads the rule file, or makes rules from the column flags.
-func buildRules(file string, ids, names, codes, drops, keeps []string) (*pseudo.Rules, error) {
-	flagged := len(ids)+len(names)+len(codes)+len(drops)+len(keeps) > 0
+func buildRules(file string, ids, names, codes, drops, keeps, redacts []string) (*pseudo.Rules, error) {
+	flagged := len(ids)+len(names)+len(codes)+len(drops)+len(keeps)+len(redacts) > 0
 	if file != "" {
 		if flagged {
 			return nil, usagef("give either --rules or column flags (--id, --name, ...), not both")
@@ -139,6 +141,9 @@ func buildRules(file string, ids, names, codes, drops, keeps []string) (*pseudo.
 	for _, c := range keeps {
 		r.Columns = append(r.Columns, pseudo.ColumnRule{Column: c, Action: pseudo.ActionKeep})
 	}
+	for _, c := range redacts {
+		r.Columns = append(r.Columns, pseudo.ColumnRule{Column: c, Action: pseudo.ActionRedact})
+	}
 	return r, nil
 }
 
@@ -168,7 +173,9 @@ func printSummary(w0 io.Writer, r *pseudo.Result, out string) {
 	fmt.Fprintf(w, "pseudokit: %s rows pseudonymised in %s (domain %q)\n", group(r.Rows), r.Duration.Round(1e6), r.Domain)
 	for _, c := range r.Columns {
 		line := fmt.Sprintf("  %-20s %-9s", c.Column, c.Action)
-		if c.Action == pseudo.ActionCode || c.Action == pseudo.ActionFakeName {
+		if c.Action == pseudo.ActionRedact {
+			line += fmt.Sprintf(" %s identifiers replaced inside the text", group(c.Values))
+		} else if c.Action == pseudo.ActionCode || c.Action == pseudo.ActionFakeName {
 			line += fmt.Sprintf(" %-5s %s replaced, %s empty", c.Kind, group(c.Values), group(c.Empty))
 			for reason, n := range c.Invalid {
 				line += fmt.Sprintf(", %s invalid (%s)", group(n), reason)

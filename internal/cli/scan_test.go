@@ -36,7 +36,7 @@ func TestScanCLI(t *testing.T) {
 
 	r := pk(t, nil, "", "scan", in)
 	require.Equal(t, 0, r.code, r.stderr)
-	for _, want := range []string{"fnr", "direct", "nid", "code nid (subject)", "fake-name given", "free-text", "drop", "12 × DDDDDDDDDDD", "age", "sex", "3 direct identifier(s)"} {
+	for _, want := range []string{"fnr", "direct", "nid", "code nid (subject)", "fake-name given", "free-text", "redact", "12 × DDDDDDDDDDD", "age", "sex", "3 direct identifier(s)"} {
 		require.Contains(t, r.stdout, want)
 	}
 	for _, id := range ids {

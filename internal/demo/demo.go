@@ -7,7 +7,8 @@ import _ "embed"
 
 // Participants is a semicolon-separated CSV with a UTF-8 BOM and CRLF line
 // endings, as Excel exports it: 40 synthetic participants, one mistyped
-// number, one that lost its leading zero, one written with a space.
+// number, one that lost its leading zero, one written with a space, and
+// free-text notes that name a person, a phone number and an e-mail address.
 //
 //go:embed participants.csv
 var Participants []byte

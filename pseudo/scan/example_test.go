@@ -96,5 +96,5 @@ func ExampleWriteRules() {
 	//   fnr:     {action: code, kind: nid, subject: true} # nid, high confidence; Norwegian identity numbers: coded, linked in the vault
 	//   fornavn: {action: fake-name, part: given}         # name, high confidence; names: fictitious names, the same for the same person
 	//   alder:   keep                                     # age, high confidence; quasi-identifier (age): measure and generalise with k-anonymity
-	//   notat:   drop                                     # free-text, high confidence; free text naming people; the coming action redact will replace drop here
+	//   notat:   redact                                   # free-text, high confidence; free text naming people: identifiers inside are replaced (ID numbers by codes); drop it if the text is not needed
 }

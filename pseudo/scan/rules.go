@@ -39,7 +39,7 @@ func suggest(r *ColumnReport) Suggestion {
 	case BankAccount:
 		return Suggestion{Action: pseudo.ActionDrop, Comment: "bank account numbers: rarely needed for research"}
 	case FreeText:
-		return Suggestion{Action: pseudo.ActionDrop, Comment: "free text naming people; the coming action redact will replace drop here"}
+		return Suggestion{Action: pseudo.ActionRedact, Comment: "free text naming people: identifiers inside are replaced (ID numbers by codes); drop it if the text is not needed"}
 	case PseudonymCode:
 		return Suggestion{Action: pseudo.ActionKeep, Comment: "already pseudokit codes"}
 	case Empty:

@@ -379,7 +379,7 @@ func TestWriteRules(t *testing.T) {
 	require.Equal(t, pseudo.ActionFakeName, byCol["fornavn"].Action)
 	require.Equal(t, pseudo.PartGiven, byCol["fornavn"].Part)
 	require.Equal(t, pseudo.PartFamily, byCol["etternavn"].Part)
-	require.Equal(t, pseudo.ActionDrop, byCol["merknad"].Action)
+	require.Equal(t, pseudo.ActionRedact, byCol["merknad"].Action)
 	require.Equal(t, pseudo.KindEmail, byCol["epost"].Kind)
 	require.Equal(t, pseudo.KindPhone, byCol["mobil"].Kind)
 	require.Equal(t, pseudo.ActionKeep, byCol["postnummer"].Action)

@@ -174,6 +174,7 @@ func runAnonymize(ctx context.Context, e *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the run summary as JSON on stdout")
 	quiet := fs.Bool("quiet", false, "no progress display and no summary on stderr")
 	to := fs.String("to", "", "output format: csv or parquet (default: from the file name)")
+	reports := fs.StringArray("report", nil, "also write a de-identification report of this run to `FILE` (.html, .md or .json; repeatable)")
 	var df dataFlags
 	df.add(fs)
 	if err := parse(fs, args); err != nil {
@@ -248,7 +249,12 @@ func runAnonymize(ctx context.Context, e *Env, args []string) error {
 	if !*quiet {
 		printRun(e.Stderr, sum, *dry)
 	}
-	return nil
+	if len(*reports) == 0 || *dry {
+		return nil
+	}
+	rr := &runReportSpec{paths: *reports, inputs: []string{fs.Arg(0)}, outputs: []string{fs.Arg(1)}, results: []any{sum},
+		qi: qiColumns(sum), k: sum.Target.K, command: commandLine("anonymize", args)}
+	return rr.write(ctx, e)
 }
 
 // printRun tells what an anonymisation did, in counts and levels.
@@ -321,4 +327,13 @@ func classify(err error) error {
 		return &classed{err, pseudo.ErrMissingColumn}
 	}
 	return err
+}
+
+// qiColumns names the quasi-identifiers of an anonymisation.
+func qiColumns(s *anonymize.Summary) []string {
+	var out []string
+	for _, q := range s.QuasiIdentifiers {
+		out = append(out, q.Column)
+	}
+	return out
 }

@@ -156,3 +156,18 @@ func TestAnonymizeCLI(t *testing.T) {
 		require.Contains(t, r.stderr, "pseudokit: error:")
 	}
 }
+
+func TestAnonymizeReport(t *testing.T) {
+	in := filepath.Join(adultSlice, "adult2000.csv")
+	dir := t.TempDir()
+	rules := adultRulesFile(t, "k: 5\nsuppression: 3%\nsensitive: [occupation]\ndrop: [salary-class]\n")
+	out := filepath.Join(dir, "out.csv")
+	rep := filepath.Join(dir, "anon.json")
+	r := pk(t, nil, "", "anonymize", "--rules", rules, "--report", rep, "--report", filepath.Join(dir, "anon.md"), in, out)
+	require.Equal(t, 0, r.code, r.stderr)
+	md, err := os.ReadFile(filepath.Join(dir, "anon.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), "k-anonymity")
+	r = pk(t, nil, "", "report", "--verify", rep, "--no-vault")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+}

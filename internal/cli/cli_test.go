@@ -244,3 +244,28 @@ func TestRedactCLI(t *testing.T) {
 	require.Contains(t, string(got), "[EMAIL]")
 	require.Regexp(t, `;Ringte K[0-9A-Z]{17}, svar til \[EMAIL\]`, string(got))
 }
+
+func TestPseudonymizeReport(t *testing.T) {
+	dir, env := setup(t)
+	ids := synthIDs(t, 3)
+	in := filepath.Join(dir, "in.csv")
+	require.NoError(t, os.WriteFile(in, []byte("fnr;alder;notat\n"+ids[0]+";41;ring "+ids[1]+"\n"+ids[2]+";52;ok\n"), 0o600))
+	out := filepath.Join(dir, "out.csv")
+	rep := filepath.Join(dir, "r.json")
+	r := pk(t, env, "", "pseudonymize", "--id", "fnr", "--keep", "alder", "--redact", "notat", "--report", rep, "--report", filepath.Join(dir, "r.html"), in, out)
+	require.Equal(t, 0, r.code, r.stderr)
+	b, err := os.ReadFile(rep)
+	require.NoError(t, err)
+	h, err := os.ReadFile(filepath.Join(dir, "r.html"))
+	require.NoError(t, err)
+	for _, id := range ids {
+		require.NotContains(t, string(b)+string(h), id)
+	}
+	r = pk(t, env, "", "report", "--verify", rep)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	// Tamper with the output: verify fails with exit 4.
+	ob, _ := os.ReadFile(out)
+	require.NoError(t, os.WriteFile(out, append(ob, "x;1;y\n"...), 0o600))
+	r = pk(t, env, "", "report", "--verify", rep)
+	require.Equal(t, ExitInvalidInput, r.code, r.stdout+r.stderr)
+}

@@ -33,11 +33,15 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	skipWithdrawn := fs.Bool("skip-withdrawn", false, "leave out rows of persons who have withdrawn consent (default: refuse the run, exit 6)")
 	summary := fs.String("summary", "", "write the run summary as JSON to `FILE`")
 	quiet := fs.Bool("quiet", false, "no progress display and no summary on stderr")
+	reports := fs.StringArray("report", nil, "also write a de-identification report of this run to `FILE` (.html, .md or .json; repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
 		return usagef("pseudonymize needs IN and OUT (use - for standard input/output)")
+	}
+	if len(*reports) > 0 && (fs.Arg(0) == "-" || fs.Arg(1) == "-") {
+		return usagef("--report needs files, not standard input/output, to hash and re-read")
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
 	rules, err := buildRules(*rulesFile, *ids, *names, *codes, *drops, *keeps, *redacts)
@@ -94,7 +98,9 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	if !*quiet {
 		printSummary(e.Stderr, res, out)
 	}
-	return nil
+	rr := &runReportSpec{paths: *reports, inputs: []string{in}, outputs: []string{out}, results: []any{res},
+		vault: v, command: commandLine("pseudonymize", args)}
+	return rr.write(ctx, e)
 }
 
 // buildRules reads the rule file, or makes rules from the column flags.

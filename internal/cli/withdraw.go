@@ -29,6 +29,7 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	verify := fs.Bool("verify", false, "re-scan the datasets: confirm no withdrawn person remains (exit 6 if one does)")
 	receipt := fs.String("receipt", "", "write the receipt to `PREFIX`.json and PREFIX.txt (default: withdrawal-TIME beside the first dataset)")
 	quiet := fs.Bool("quiet", false, "do not print the receipt")
+	reports := fs.StringArray("report", nil, "also write a de-identification report of the datasets after the withdrawal to `FILE` (.html, .md or .json)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -98,7 +99,11 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	if !*quiet {
 		fmt.Fprint(e.Stdout, rc.Text())
 	}
-	return err
+	if err != nil || *dryRun {
+		return err
+	}
+	rr := &runReportSpec{paths: *reports, outputs: datasets, vault: v, command: commandLine("withdraw", args)}
+	return rr.write(ctx, e)
 }
 
 // readPersons reads identity numbers and codes, one per line; a line of a

@@ -233,8 +233,8 @@ func TestOpenDamagedVault(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, path := newVault(t)
-			v = reopen(t, path) // two log entries
+			_, path := newVault(t)
+			v := reopen(t, path) // two log entries
 			v.Close()
 			db := rawDB(t, path)
 			mustExec(t, db, tt.damage)

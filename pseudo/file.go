@@ -245,10 +245,9 @@ func pump(ctx context.Context, in *input, p *Pseudonymizer, w table.Writer, j *F
 		lines []int
 	}
 	type result struct {
-		seq   int
-		out   arrow.RecordBatch
-		err   error
-		lines []int
+		seq int
+		out arrow.RecordBatch
+		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -383,7 +382,6 @@ func name(path string) string {
 type input struct {
 	r      table.Reader
 	f      *os.File
-	h      hashReader
 	digest func() string
 }
 

@@ -12,11 +12,14 @@ if [ -n "$unformatted" ]; then
   echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
 fi
 
+echo "== staticcheck (pinned; fetched through the Go module proxy)"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
 echo "== go test"
 go test ./...
 
 echo "== race detector on the packages with concurrency"
-go test -race ./pseudo ./keyvault
+go test -race ./pseudo ./keyvault ./withdraw
 
 echo "== Parquet interop (nested module, xitongsys/parquet-go)"
 (cd interop && go test ./...)

@@ -97,6 +97,10 @@ func commands() []command {
 	}
 }
 
+// rawStdout names the commands whose standard output is data (a dataset
+// written to -, revealed identifiers by design), never rewritten.
+var rawStdout = map[string]bool{"pseudonymize": true, "anonymize": true, "recode": true, "export-subject": true, "reveal": true}
+
 // Main runs the command line args (without the program name) and returns the exit code.
 func Main(args []string, e *Env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -114,11 +118,18 @@ func Main(args []string, e *Env) int {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			err := c.run(ctx, e, args[1:])
-			return report(e, err)
+			// Terminal text passes through hideNumbers (see redact.go); the
+			// standard output of commands that write data there does not.
+			ce := *e
+			ce.Stderr = hidingWriter{e.Stderr}
+			if !rawStdout[name] {
+				ce.Stdout = hidingWriter{e.Stdout}
+			}
+			err := c.run(ctx, &ce, args[1:])
+			return report(&ce, err)
 		}
 	}
-	fmt.Fprintf(e.Stderr, "pseudokit: error: unknown command %q\npseudokit: hint: run 'pseudokit help' for the list\n", args[0])
+	fmt.Fprintf(hidingWriter{e.Stderr}, "pseudokit: error: unknown command %q\npseudokit: hint: run 'pseudokit help' for the list\n", args[0])
 	return ExitUsage
 }
 
@@ -141,7 +152,7 @@ func report(e *Env, err error) int {
 		return ExitOK
 	}
 	code := exitCode(err)
-	fmt.Fprintf(e.Stderr, "pseudokit: error: %s\n", hideNumbers(err.Error()))
+	fmt.Fprintf(e.Stderr, "pseudokit: error: %v\n", err)
 	var h *hintError
 	if errors.As(err, &h) && h.hint != "" {
 		fmt.Fprintf(e.Stderr, "pseudokit: hint: %s\n", h.hint)

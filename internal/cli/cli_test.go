@@ -190,7 +190,8 @@ func TestHideNumbers(t *testing.T) {
 	for in, want := range map[string]string{
 		"/data/10876636315.csv: row 3":   "/data/[number hidden].csv: row 3",
 		`column "108766 36315" missing`:  `column "[number hidden]" missing`,
-		"phone 912 34 567, row 12,345":   "phone [number hidden], row 12,345",
+		"org 912 345 678, row 12,345":    "org [number hidden], row 12,345",
+		"retention 2031-12-31 15:04:05":  "retention 2031-12-31 15:04:05",
 		"K8KPPDGKF88B16DM9X row 1234567": "K8KPPDGKF88B16DM9X row 1234567",
 		"code K123456789012345X ok":      "code K123456789012345X ok",
 		"a 10876636315,10876636316 b":    "a [number hidden],[number hidden] b",
@@ -268,4 +269,12 @@ func TestPseudonymizeReport(t *testing.T) {
 	require.NoError(t, os.WriteFile(out, append(ob, "x;1;y\n"...), 0o600))
 	r = pk(t, env, "", "report", "--verify", rep)
 	require.Equal(t, ExitInvalidInput, r.code, r.stdout+r.stderr)
+}
+
+func TestHideInJSON(t *testing.T) {
+	in := `{"file":"/d/10876636315.csv","bytes":123456789012,"risk":0.5731509656,"cols":["108766 36315"]}`
+	out := hideInJSON(in)
+	require.Equal(t, `{"file":"/d/[number hidden].csv","bytes":123456789012,"risk":0.5731509656,"cols":["[number hidden]"]}`, out)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
 }

@@ -292,9 +292,12 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 	return out, err
 }
 
-// cacheSize bounds each worker's per-column cache of recent values: enough
-// for the people of a typical study, about 100 bytes an entry.
-const cacheSize = 1 << 15
+// cacheSize bounds each generation of a worker's per-column cache of recent
+// values (so at most twice as many entries, ~150 bytes each). Larger caches
+// measured slower: the heap grows towards the soft memory limit and the
+// collector works harder; repeats that miss here still hit the vault
+// transaction's own cache.
+const cacheSize = 1 << 14
 
 // cached is what a worker remembers of a value it has met: its canonical
 // form and code (already linked), or why it is invalid.
@@ -325,8 +328,8 @@ type colScratch struct {
 	reasons []string
 	codes   []string
 	sum     ColumnSummary
-	cache   map[string]cached // raw value -> result, for repeated values
-	fakes   map[string][2]int // canonical subject -> name indexes
+	cache   *genCache[cached] // raw value -> result, for repeated values
+	fakes   *genCache[[2]int] // canonical subject -> name indexes
 }
 
 // NewWorker returns a Worker. Call it after Bind.
@@ -335,8 +338,8 @@ func (p *Pseudonymizer) NewWorker() *Worker {
 	faker, _ := NewFaker(p.opts.DomainSecret)
 	w := &Worker{p: p, coder: coder, faker: faker, cols: make([]colScratch, len(p.specs))}
 	for i := range w.cols {
-		w.cols[i].cache = map[string]cached{}
-		w.cols[i].fakes = map[string][2]int{}
+		w.cols[i].cache = newGenCache[cached](cacheSize)
+		w.cols[i].fakes = newGenCache[[2]int](cacheSize)
 	}
 	return w
 }
@@ -462,7 +465,7 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 		}
 		c.state[i] = stateEmpty
 		v := valueAt(a, i)
-		if hit, ok := c.cache[v]; ok {
+		if hit, ok := c.cache.get(v); ok {
 			if hit.err != nil {
 				if spec.invalid == InvalidError {
 					return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: hit.err}
@@ -524,18 +527,12 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	return nil
 }
 
-// remember caches a value's result, evicting a random entry when full.
+// remember caches a value's result.
 // Strings are cloned: v and a canonical form that equals it point into the
 // batch's Arrow buffer, and a cached alias would keep the whole buffer alive.
 func (w *Worker) remember(c *colScratch, v string, r cached) {
 	r.canon = strings.Clone(r.canon)
-	if len(c.cache) >= cacheSize {
-		for k := range c.cache {
-			delete(c.cache, k)
-			break
-		}
-	}
-	c.cache[strings.Clone(v)] = r
+	c.cache.put(strings.Clone(v), r)
 }
 
 // code returns the code of a canonical identifier and links it.
@@ -637,16 +634,10 @@ func (w *Worker) fakeColumn(ci int, n int) arrow.Array {
 
 // fake returns a fictitious name (part), cached per worker and column.
 func (w *Worker) fake(c *colScratch, kind Kind, canon string, part NamePart) string {
-	ix, ok := c.fakes[canon]
+	ix, ok := c.fakes.get(canon)
 	if !ok {
 		ix[0], ix[1] = w.faker.indexes(kind, canon)
-		if len(c.fakes) >= cacheSize {
-			for k := range c.fakes {
-				delete(c.fakes, k)
-				break
-			}
-		}
-		c.fakes[strings.Clone(canon)] = ix // canon may alias the batch's buffer
+		c.fakes.put(strings.Clone(canon), ix) // canon may alias the batch's buffer
 	}
 	return nameOf(ix[0], ix[1], part)
 }

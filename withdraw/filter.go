@@ -53,7 +53,7 @@ func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryR
 	if err != nil {
 		return nil, err
 	}
-	before, err := hashFile(path)
+	before, err := table.FileSHA256(path)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pseudokit/pseudokit/internal/table"
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo"
 	"github.com/pseudokit/pseudokit/pseudo/nid"
@@ -423,7 +424,7 @@ func TestChainOfRuns(t *testing.T) {
 }
 
 func sha(t *testing.T, path string) string {
-	s, err := fileSHA256(path)
+	s, err := table.FileSHA256(path)
 	require.NoError(t, err)
 	return s
 }

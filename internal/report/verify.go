@@ -7,12 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/pseudokit/pseudokit/internal/table"
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo/scan"
 )
@@ -85,7 +85,7 @@ func Verify(ctx context.Context, r *Report, o VerifyOptions) (*Verification, err
 		files []File
 	}{{"inputs", r.Inputs}, {"outputs", r.Outputs}} {
 		for i, f := range group.files {
-			got, err := fileSHA256(f.Path)
+			got, err := table.FileSHA256(f.Path)
 			if err != nil {
 				got = "unreadable: " + err.Error()
 			}
@@ -266,17 +266,4 @@ func verifyVault(ctx context.Context, rv *Vault, outputs []File, kv *keyvault.Va
 	diff("vault", pick(rv), pick(now), v)
 	v.Checked = append(v.Checked, "the vault's holders, retention, access summary, withdrawals and provenance (log up to the reported head)")
 	return nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

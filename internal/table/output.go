@@ -132,3 +132,18 @@ func syncDir(dir string) {
 		d.Close()
 	}
 }
+
+// FileSHA256 returns the hex SHA-256 of a file's bytes: the digest that
+// receipts, reports and the access log record.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

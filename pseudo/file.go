@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -84,8 +85,9 @@ type FileJob struct {
 	// consent and goes on; without it such rows make the run fail (after
 	// counting them all) with an error matching ErrWithdrawn.
 	SkipWithdrawn bool
-	// Progress, if set, is called after each batch with the rows done so far.
-	Progress func(rows int64)
+	// Progress, if set, is called after each batch with the rows done so far
+	// and the share of the input done (0-1; -1 when unknown, as on a pipe).
+	Progress func(rows int64, done float64)
 	// Stdin is read for In == "-" (default os.Stdin).
 	Stdin io.Reader
 	// Stdout is written for Out == "-" (default os.Stdout).
@@ -347,7 +349,8 @@ func pump(ctx context.Context, in *input, p *Pseudonymizer, w table.Writer, j *F
 			}
 			x.out.Release()
 			if firstErr == nil && j.Progress != nil {
-				j.Progress(p.Summary().Rows)
+				rows := p.Summary().Rows
+				j.Progress(rows, in.done(rows))
 			}
 		}
 	}
@@ -383,6 +386,20 @@ type input struct {
 	r      table.Reader
 	f      *os.File
 	digest func() string
+	read   atomic.Int64 // bytes read from a CSV file so far
+	size   int64        // the CSV file's size, 0 if unknown
+	rows   int64        // the Parquet file's rows, 0 if unknown
+}
+
+// done estimates the share of the input done, or -1.
+func (in *input) done(rows int64) float64 {
+	switch {
+	case in.rows > 0:
+		return float64(rows) / float64(in.rows)
+	case in.size > 0:
+		return float64(in.read.Load()) / float64(in.size)
+	}
+	return -1
 }
 
 type hashReader struct {
@@ -391,11 +408,13 @@ type hashReader struct {
 		io.Writer
 		Sum([]byte) []byte
 	}
+	n *atomic.Int64 // bytes read, for progress
 }
 
 func (h *hashReader) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
 	h.h.Write(p[:n])
+	h.n.Add(int64(n))
 	return n, err
 }
 
@@ -427,7 +446,12 @@ func openInput(j *FileJob, f table.Format) (*input, error) {
 	h := sha256.New()
 	switch f {
 	case table.CSV:
-		hr := &hashReader{r: src, h: h}
+		hr := &hashReader{r: src, h: h, n: &in.read}
+		if in.f != nil {
+			if fi, err := in.f.Stat(); err == nil && fi.Mode().IsRegular() {
+				in.size = fi.Size()
+			}
+		}
 		r, err := table.NewCSVReader(hr, table.CSVOptions{Comma: j.Comma, Encoding: j.Encoding.csv(), File: name(j.In), Allocator: j.Allocator, BatchRows: j.BatchRows})
 		if err != nil {
 			in.close()
@@ -464,6 +488,7 @@ func openInput(j *FileJob, f table.Format) (*input, error) {
 			return nil, fmt.Errorf("%s: %w", name(j.In), err)
 		}
 		in.r = r
+		in.rows = r.NumRows()
 		sum := hex.EncodeToString(h.Sum(nil))
 		in.digest = func() string { return sum }
 	}

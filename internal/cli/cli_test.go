@@ -278,3 +278,30 @@ func TestHideInJSON(t *testing.T) {
 	var v map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &v))
 }
+
+func TestProgressOnTerminalOnly(t *testing.T) {
+	dir, env := setup(t)
+	ids := synthIDs(t, 5)
+	var b strings.Builder
+	b.WriteString("fnr,x\n")
+	for i := 0; i < 40000; i++ {
+		b.WriteString(ids[i%5] + ",1\n")
+	}
+	in := filepath.Join(dir, "in.csv")
+	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o600))
+	old := progressEvery
+	progressEvery = 0
+	defer func() { progressEvery = old }()
+	run := func(terminal bool, extra ...string) string {
+		var out, errb bytes.Buffer
+		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Terminal: terminal}
+		args := append([]string{"pseudonymize", "--id", "fnr", "--keep", "x"}, extra...)
+		require.Equal(t, 0, Main(append(args, in, filepath.Join(dir, "o.csv")), e), errb.String())
+		return errb.String()
+	}
+	got := run(true)
+	require.Contains(t, got, "\r\033[K")
+	require.Regexp(t, `\d+% +ETA`, got, "the file's size gives a percentage and an ETA")
+	require.NotContains(t, run(false), "\r", "no progress when stderr is not a terminal")
+	require.NotContains(t, run(true, "--quiet"), "\r", "no progress with --quiet")
+}

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// progressEvery is the least time between two progress lines.
+var progressEvery = 200 * time.Millisecond
+
 // progress shows rows done and the rate on a terminal, at most a few times
 // a second, on one line that it rewrites. It stays silent when stderr is not
 // a terminal or --quiet was given.
@@ -28,23 +31,32 @@ func newProgress(e *Env, quiet bool, total int64) *progress {
 }
 
 // update is called with the rows done so far.
-func (p *progress) update(rows int64) {
+func (p *progress) update(rows int64) { p.show(rows, -1) }
+
+// updateShare is called with the rows done and the share of the input
+// done (0-1, or -1 when unknown), which gives a percentage and an ETA.
+func (p *progress) updateShare(rows int64, done float64) { p.show(rows, done) }
+
+func (p *progress) show(rows int64, done float64) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	if now.Sub(p.last) < 200*time.Millisecond {
+	if now.Sub(p.last) < progressEvery {
 		return
 	}
 	p.last = now
 	el := now.Sub(p.start).Seconds()
 	rate := float64(rows) / el
 	line := fmt.Sprintf("%s rows  %s rows/s", group(rows), group(int64(rate)))
-	if p.total > 0 && rate > 0 {
-		left := time.Duration(float64(p.total-rows)/rate) * time.Second
-		line += fmt.Sprintf("  %d%%  ETA %s", rows*100/p.total, left.Round(time.Second))
+	if done < 0 && p.total > 0 {
+		done = float64(rows) / float64(p.total)
+	}
+	if done > 0 && done <= 1 {
+		left := time.Duration(el * (1 - done) / done * float64(time.Second))
+		line += fmt.Sprintf("  %d%%  ETA %s", int(done*100), left.Round(time.Second))
 	}
 	fmt.Fprintf(p.w, "\r\033[K%s", line)
 	p.shown = true

@@ -33,6 +33,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	skipWithdrawn := fs.Bool("skip-withdrawn", false, "leave out rows of persons who have withdrawn consent (default: refuse the run, exit 6)")
 	summary := fs.String("summary", "", "write the run summary as JSON to `FILE`")
 	quiet := fs.Bool("quiet", false, "no progress display and no summary on stderr")
+	workers := fs.Int("workers", 0, "goroutines transforming batches (default: the number of CPUs); the output is the same for any number")
 	reports := fs.StringArray("report", nil, "also write a de-identification report of this run to `FILE` (.html, .md or .json; repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -83,7 +84,7 @@ func runPseudonymize(ctx context.Context, e *Env, args []string) error {
 	job := &pseudo.FileJob{
 		Vault: v, Rules: rules, In: in, Out: out, From: *from, To: *to,
 		Comma: comma, Encoding: encoding, Actor: vf.actor, Command: "pseudonymize",
-		Progress: prog.update, Stdin: e.Stdin, Stdout: e.Stdout, SkipWithdrawn: *skipWithdrawn, Finder: scan.Finder,
+		Progress: prog.updateShare, Workers: *workers, Stdin: e.Stdin, Stdout: e.Stdout, SkipWithdrawn: *skipWithdrawn, Finder: scan.Finder,
 	}
 	res, err := job.Run(ctx)
 	prog.done()

@@ -15,6 +15,21 @@ fi
 echo "== staticcheck (pinned; fetched through the Go module proxy)"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+echo "== govulncheck (pinned; needs its vulnerability database at vuln.go.dev)"
+set +e
+go run golang.org/x/vuln/cmd/govulncheck@v1.9.0 ./... > /tmp/pseudokit-govulncheck.log 2>&1
+vc=$?
+set -e
+case $vc in
+  0) echo "no known vulnerabilities reach pseudokit's code" ;;
+  3) cat /tmp/pseudokit-govulncheck.log; echo "govulncheck found vulnerabilities"; exit 1 ;;
+  *) if grep -q "fetching vulnerabilities" /tmp/pseudokit-govulncheck.log; then
+       echo "skipped: the vulnerability database is not reachable from this machine"
+     else
+       cat /tmp/pseudokit-govulncheck.log; exit 1
+     fi ;;
+esac
+
 echo "== go test"
 go test ./...
 

@@ -49,8 +49,7 @@ type Tx struct {
 	sealBuf  []byte
 	plainBuf []byte
 	adBuf    []byte
-	seen     map[[idxLen]byte]string   // idx -> code of links handled in this Tx (current generation)
-	seenOld  map[[idxLen]byte]string   // the previous generation
+	seen     map[[idxLen]byte]string   // idx -> code of links handled in this Tx
 	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
 	newLinks int
 	existing int
@@ -184,24 +183,19 @@ func (t *Tx) index(kind, canonical string) [idxLen]byte {
 }
 
 func (t *Tx) remember(idx [idxLen]byte, code string) {
-	// Two generations of maxSeen/2: when the current one is full it becomes
-	// the old one; nothing is scanned to evict, recent entries survive.
-	if len(t.seen) >= maxSeen/2 {
-		t.seenOld, t.seen = t.seen, make(map[[idxLen]byte]string, maxSeen/2)
+	if len(t.seen) >= maxSeen {
+		// Evict one entry at random (map iteration starts at a random
+		// place): a cache that is cleared whole would, on a run with more
+		// people than it holds, send most repeats back to SQLite. Runs
+		// with fewer distinct identifiers than maxSeen, the common case,
+		// never evict; two generations of maxSeen/2 measured 1.8x slower
+		// on a 200,000-identifier run.
+		for k := range t.seen {
+			delete(t.seen, k)
+			break
+		}
 	}
 	t.seen[idx] = code
-}
-
-// seenCode returns the code remembered for idx in this Tx.
-func (t *Tx) seenCode(idx [idxLen]byte) (string, bool) {
-	if c, ok := t.seen[idx]; ok {
-		return c, true
-	}
-	c, ok := t.seenOld[idx]
-	if ok {
-		t.remember(idx, c)
-	}
-	return c, ok
 }
 
 // insert tries to insert a new active link; it reports whether a row was
@@ -275,7 +269,7 @@ func (t *Tx) Link(kind, canonical, code string) error {
 		return ErrTxDone
 	}
 	idx := t.index(kind, canonical)
-	if c, ok := t.seenCode(idx); ok {
+	if c, ok := t.seen[idx]; ok {
 		if c != code {
 			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
 		}
@@ -339,7 +333,7 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 		return "", ErrTxDone
 	}
 	idx := t.index(kind, canonical)
-	if c, ok := t.seenCode(idx); ok {
+	if c, ok := t.seen[idx]; ok {
 		return c, nil
 	}
 	if t.tombstoned(idx) {
@@ -442,7 +436,6 @@ func (t *Tx) close() {
 		t.byIdx.Close()
 	}
 	clear(t.seen)
-	clear(t.seenOld)
 	clear(t.plainBuf)
 }
 

@@ -246,7 +246,7 @@ func TestSeenSetIsBounded(t *testing.T) {
 	for i := 0; i < maxSeen+10; i++ {
 		require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
 	}
-	assert.LessOrEqual(t, len(tx.seen)+len(tx.seenOld), maxSeen)
+	assert.LessOrEqual(t, len(tx.seen), maxSeen)
 	require.NoError(t, tx.Link("nid", synthNID(0), testCode('K', 0)), "evicted entries are checked in the file")
 	require.ErrorIs(t, tx.Link("nid", synthNID(0), testCode('K', 1)), ErrConflict)
 	n, e := tx.Counts()

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/pseudokit/pseudokit/internal/csvio"
 )
@@ -235,24 +234,31 @@ func (h *Hierarchy) Check(column string, values []string) error {
 // WriteTo writes the hierarchy in ARX's CSV format with ';' as delimiter
 // (quoting fields that need it) and LF line endings.
 func (h *Hierarchy) WriteTo(w io.Writer) (int64, error) {
-	bw := bufio.NewWriter(w)
-	var n int64
+	// csvio's writer quotes exactly what its reader needs quoted (the
+	// delimiter, quotes, line breaks, a leading U+FEFF that would read as a
+	// BOM, a lone empty field); a hand-made quoting rule missed the BOM case
+	// (found by FuzzReadHierarchy).
+	cw := &countingWriter{w: w}
+	out := csvio.NewWriter(cw, csvio.Dialect{Comma: ';'})
 	for _, row := range h.rows {
-		for i, f := range row {
-			if i > 0 {
-				bw.WriteByte(';')
-				n++
-			}
-			if strings.ContainsAny(f, "\";\r\n") || (i == 0 && f == "" && len(row) == 1) {
-				f = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
-			}
-			m, _ := bw.WriteString(f)
-			n += int64(m)
+		if err := out.WriteString(row); err != nil {
+			return cw.n, err
 		}
-		bw.WriteByte('\n')
-		n++
 	}
-	return n, bw.Flush()
+	err := out.Flush()
+	return cw.n, err
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // shortName is the file name of a hierarchy path, for summaries.

@@ -45,7 +45,15 @@ grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./interop/' | while re
   pkg="./$(dirname "${f#./}")"
   for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
     echo "-- $pkg $target"
-    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$pkg" > /tmp/pseudokit-fuzz.log 2>&1 || { cat /tmp/pseudokit-fuzz.log; exit 1; }
+    if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" -fuzzminimizetime=5s "$pkg" > /tmp/pseudokit-fuzz.log 2>&1; then
+      # Go's fuzzer can end a timed run with "context deadline exceeded" and no
+      # failing input (a toolchain race at the deadline): not a finding.
+      if grep -q "context deadline exceeded" /tmp/pseudokit-fuzz.log && ! grep -q "Failing input written" /tmp/pseudokit-fuzz.log; then
+        echo "   (the fuzzer stopped at its deadline with no failing input: not a finding)"
+      else
+        cat /tmp/pseudokit-fuzz.log; exit 1
+      fi
+    fi
   done
 done
 echo "all checks passed"

@@ -1,15 +1,10 @@
 package anonymize
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 
@@ -47,11 +42,9 @@ func (in Input) name() string {
 
 // dataset is an open input.
 type dataset struct {
+	src    *table.Source
 	r      table.Reader
 	csv    *table.CSVReader
-	f      *os.File
-	hash   hash.Hash
-	src    io.Reader // what the CSV reader reads (for hashing the rest)
 	format table.Format
 	rows   int64 // Parquet: rows the footer declares
 }
@@ -60,30 +53,11 @@ func (d *dataset) close() {
 	if d.r != nil {
 		d.r.Close()
 	}
-	if d.f != nil {
-		d.f.Close()
-	}
+	d.src.Close()
 }
 
-// sha256 returns the SHA-256 of the whole input file.
-func (d *dataset) sha256() string {
-	if d.src != nil {
-		io.Copy(d.hash, d.src)
-	}
-	return hex.EncodeToString(d.hash.Sum(nil))
-}
-
-type hashingReader struct {
-	r io.Reader
-	h hash.Hash
-}
-
-// Read reads and hashes.
-func (h *hashingReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	return n, err
-}
+// sha256 returns the SHA-256 of the whole input file ("" if not hashed).
+func (d *dataset) sha256() string { return d.src.SHA256() }
 
 // open opens the dataset. For Parquet, only the columns named in cols are
 // read when cols is not nil, and columns in dict are read as dictionary
@@ -93,28 +67,13 @@ func open(in Input, cols []string, dict map[string]bool, hashed bool) (*dataset,
 	if err != nil {
 		return nil, err
 	}
-	d := &dataset{format: f, hash: sha256.New()}
-	var src io.Reader
-	if in.Path == "-" {
-		src = in.Stdin
-		if src == nil {
-			src = os.Stdin
-		}
-	} else {
-		fh, err := os.Open(in.Path)
-		if err != nil {
-			return nil, err
-		}
-		d.f = fh
-		src = fh
+	src, err := table.OpenSource(in.Path, f, in.Stdin, hashed)
+	if err != nil {
+		return nil, err
 	}
+	d := &dataset{format: f, src: src}
 	if f == table.CSV {
-		var hr io.Reader = src
-		if hashed {
-			hr = &hashingReader{r: src, h: d.hash}
-			d.src = hr
-		}
-		r, err := table.NewCSVReader(hr, table.CSVOptions{Comma: in.Comma, Encoding: in.Encoding, File: in.name()})
+		r, err := table.NewCSVReader(src.Stream, table.CSVOptions{Comma: in.Comma, Encoding: in.Encoding, File: in.name()})
 		if err != nil {
 			d.close()
 			return nil, err
@@ -122,26 +81,7 @@ func open(in Input, cols []string, dict map[string]bool, hashed bool) (*dataset,
 		d.r, d.csv = r, r
 		return d, nil
 	}
-	var ra interface {
-		io.ReaderAt
-		io.Seeker
-	}
-	if d.f != nil {
-		if hashed {
-			if _, err := io.Copy(d.hash, d.f); err != nil {
-				d.close()
-				return nil, err
-			}
-		}
-		ra = d.f
-	} else {
-		b, err := io.ReadAll(src)
-		if err != nil {
-			return nil, err
-		}
-		d.hash.Write(b)
-		ra = bytes.NewReader(b)
-	}
+	ra := src.Random
 	r, rows, err := newParquetReader(ra, cols, dict)
 	if err != nil {
 		d.close()

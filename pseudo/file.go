@@ -1,17 +1,13 @@
 package pseudo
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -383,12 +379,9 @@ func name(path string) string {
 
 // input is an open dataset being read and hashed.
 type input struct {
-	r      table.Reader
-	f      *os.File
-	digest func() string
-	read   atomic.Int64 // bytes read from a CSV file so far
-	size   int64        // the CSV file's size, 0 if unknown
-	rows   int64        // the Parquet file's rows, 0 if unknown
+	src  *table.Source
+	r    table.Reader
+	rows int64 // the Parquet file's rows, 0 if unknown
 }
 
 // done estimates the share of the input done, or -1.
@@ -396,102 +389,43 @@ func (in *input) done(rows int64) float64 {
 	switch {
 	case in.rows > 0:
 		return float64(rows) / float64(in.rows)
-	case in.size > 0:
-		return float64(in.read.Load()) / float64(in.size)
+	case in.src.Size > 0:
+		return float64(in.src.BytesRead()) / float64(in.src.Size)
 	}
 	return -1
 }
 
-type hashReader struct {
-	r io.Reader
-	h interface {
-		io.Writer
-		Sum([]byte) []byte
-	}
-	n *atomic.Int64 // bytes read, for progress
-}
-
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	h.n.Add(int64(n))
-	return n, err
-}
+// digest returns the input's SHA-256 (call it after reading).
+func (in *input) digest() string { return in.src.SHA256() }
 
 func (in *input) close() {
 	if in.r != nil {
 		in.r.Close()
 	}
-	if in.f != nil {
-		in.f.Close()
-	}
+	in.src.Close()
 }
 
 func openInput(j *FileJob, f table.Format) (*input, error) {
-	in := &input{}
-	var src io.Reader
-	if j.In == "-" {
-		src = j.Stdin
-		if src == nil {
-			src = os.Stdin
-		}
-	} else {
-		fh, err := os.Open(j.In)
-		if err != nil {
-			return nil, err
-		}
-		in.f = fh
-		src = fh
+	src, err := table.OpenSource(j.In, f, j.Stdin, true)
+	if err != nil {
+		return nil, err
 	}
-	h := sha256.New()
-	switch f {
-	case table.CSV:
-		hr := &hashReader{r: src, h: h, n: &in.read}
-		if in.f != nil {
-			if fi, err := in.f.Stat(); err == nil && fi.Mode().IsRegular() {
-				in.size = fi.Size()
-			}
-		}
-		r, err := table.NewCSVReader(hr, table.CSVOptions{Comma: j.Comma, Encoding: j.Encoding.csv(), File: name(j.In), Allocator: j.Allocator, BatchRows: j.BatchRows})
+	in := &input{src: src}
+	if f == table.CSV {
+		r, err := table.NewCSVReader(src.Stream, table.CSVOptions{Comma: j.Comma, Encoding: j.Encoding.csv(), File: name(j.In), Allocator: j.Allocator, BatchRows: j.BatchRows})
 		if err != nil {
 			in.close()
 			return nil, err
 		}
 		in.r = r
-		in.digest = func() string {
-			io.Copy(h, src) // anything after the last record (nothing, normally)
-			return hex.EncodeToString(h.Sum(nil))
-		}
-	default:
-		var ra interface {
-			io.ReaderAt
-			io.Seeker
-		}
-		if in.f != nil {
-			if _, err := io.Copy(h, in.f); err != nil {
-				in.close()
-				return nil, err
-			}
-			ra = in.f
-		} else {
-			// Parquet needs random access: standard input is held in memory.
-			b, err := io.ReadAll(src)
-			if err != nil {
-				return nil, err
-			}
-			h.Write(b)
-			ra = bytes.NewReader(b)
-		}
-		r, err := table.NewParquetReader(ra, j.BatchRows, j.Allocator)
-		if err != nil {
-			in.close()
-			return nil, fmt.Errorf("%s: %w", name(j.In), err)
-		}
-		in.r = r
-		in.rows = r.NumRows()
-		sum := hex.EncodeToString(h.Sum(nil))
-		in.digest = func() string { return sum }
+		return in, nil
 	}
+	r, err := table.NewParquetReader(src.Random, j.BatchRows, j.Allocator)
+	if err != nil {
+		in.close()
+		return nil, fmt.Errorf("%s: %w", name(j.In), err)
+	}
+	in.r, in.rows = r, r.NumRows()
 	return in, nil
 }
 

@@ -2,6 +2,8 @@ package table
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -158,4 +160,33 @@ func FuzzParquetReader(f *testing.F) {
 			rec.Release()
 		}
 	})
+}
+
+func TestSource(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.csv")
+	data := "a,b\n1,2\n"
+	require.NoError(t, os.WriteFile(p, []byte(data), 0o600))
+	sum := sha256.Sum256([]byte(data))
+	want := hex.EncodeToString(sum[:])
+
+	s, err := OpenSource(p, CSV, nil, true)
+	require.NoError(t, err)
+	require.Equal(t, int64(len(data)), s.Size)
+	buf := make([]byte, 3)
+	_, err = io.ReadFull(s.Stream, buf)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), s.BytesRead())
+	require.Equal(t, want, s.SHA256(), "the rest is hashed too")
+	require.NoError(t, s.Close())
+
+	s, err = OpenSource("-", Parquet, strings.NewReader(data), true)
+	require.NoError(t, err)
+	require.Equal(t, want, s.SHA256(), "stdin held in memory and hashed")
+	require.NotNil(t, s.Random)
+
+	s, err = OpenSource(p, Parquet, nil, false)
+	require.NoError(t, err)
+	require.Empty(t, s.SHA256())
+	require.NoError(t, s.Close())
 }

@@ -1,6 +1,7 @@
 package pseudo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,14 @@ func (e Encoding) csv() csvio.Encoding {
 type FileJob struct {
 	// Vault is the unlocked vault; Rules.Domain must exist in it.
 	Vault *keyvault.Vault
+	// Grant and Linker run the job without a vault (Vault nil), as a
+	// worker of a distributed pipeline does: Grant (for Rules.Domain, from
+	// keyvault's Vault.GrantJob) gives the domain secret, and Linker
+	// records the links (package pseudo/job's LinkWriter, which also
+	// refuses the persons who have withdrawn). Nothing is logged: the grant
+	// was.
+	Grant  *keyvault.Grant
+	Linker Linker
 	// Rules say what to do with each column.
 	Rules *Rules
 	// In and Out are the input and output paths; "-" is standard input/output.
@@ -129,33 +138,20 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 	if err := rules.Check(); err != nil {
 		return nil, err
 	}
-	dom, err := j.Vault.Domain(rules.Domain)
-	if err != nil {
-		return nil, err
-	}
-	secret, err := j.Vault.DomainSecret(rules.Domain)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(secret)
-
 	in, err := openInput(j, inFmt)
 	if err != nil {
 		return nil, err
 	}
 	defer in.close()
 
-	tx, err := j.Vault.Begin(ctx, rules.Domain)
+	sess, err := j.begin(ctx, rules.Domain)
 	if err != nil {
 		return nil, err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			tx.Rollback()
-		}
-	}()
-	p, err := New(&rules, Options{DomainSecret: secret, Random: dom.Scheme == keyvault.SchemeRandom, Linker: tx, Allocator: j.Allocator, Finder: j.Finder})
+	defer sess.rollback()
+	defer clear(sess.secret)
+
+	p, err := New(&rules, Options{DomainSecret: sess.secret, Random: sess.random, Linker: sess.linker, Allocator: j.Allocator, Finder: j.Finder})
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +179,9 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 		return nil, &WithdrawnError{File: name(j.In), Rows: sum.WithdrawnRows}
 	}
 	res = &Result{Summary: sum, Domain: rules.Domain, InputSHA256: in.digest(), OutputSHA256: out.SHA256()}
-	res.NewLinks, res.ExistingLinks = tx.Counts()
+	if sess.tx != nil {
+		res.NewLinks, res.ExistingLinks = sess.tx.Counts()
+	}
 	entry := keyvault.Entry{
 		Action: "pseudonymize",
 		Actor:  j.Actor,
@@ -202,15 +200,67 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 	if err := out.Sync(); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(entry); err != nil {
+	if err := sess.commit(entry); err != nil {
 		return nil, err
 	}
-	committed = true
 	if err := out.Commit(); err != nil {
 		return nil, err
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// session is the vault side of a run: a vault transaction, or a grant and
+// a Linker for a run outside the vault.
+type session struct {
+	secret []byte
+	random bool
+	linker Linker
+	tx     *keyvault.Tx // nil outside the vault
+	done   bool
+}
+
+// begin opens the vault side of a run in domain: the vault's write
+// transaction, or (no vault) the job's grant and Linker.
+func (j *FileJob) begin(ctx context.Context, domain string) (*session, error) {
+	if j.Vault == nil {
+		switch {
+		case j.Grant == nil || j.Linker == nil:
+			return nil, errors.New("pseudo: FileJob needs a Vault, or a Grant and a Linker")
+		case j.Grant.Domain != domain:
+			return nil, fmt.Errorf("the rules' domain %s is not the job's domain %s", domain, j.Grant.Domain)
+		}
+		return &session{secret: bytes.Clone(j.Grant.DomainSecret), linker: j.Linker}, nil
+	}
+	dom, err := j.Vault.Domain(domain)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := j.Vault.DomainSecret(domain)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := j.Vault.Begin(ctx, domain)
+	if err != nil {
+		clear(secret)
+		return nil, err
+	}
+	return &session{secret: secret, random: dom.Scheme == keyvault.SchemeRandom, linker: tx, tx: tx}, nil
+}
+
+// commit records the run in the vault (nothing outside a vault).
+func (s *session) commit(e keyvault.Entry) error {
+	s.done = true
+	if s.tx == nil {
+		return nil
+	}
+	return s.tx.Commit(e)
+}
+
+func (s *session) rollback() {
+	if !s.done && s.tx != nil {
+		s.tx.Rollback()
+	}
 }
 
 // WithdrawnError reports that a dataset holds rows of persons who have

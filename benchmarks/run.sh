@@ -78,13 +78,48 @@ newvault
 measure "pseudokit Parquet -> Parquet" "${kit[@]}" "$work/in.parquet" "$work/out.parquet"
 
 salt=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+# DuckDB: the duckdb CLI if installed, else DuckDB's Node API from
+# benchmarks/duckdb (installed there from its package-lock.json by npm; the
+# npm package ships libduckdb). Both run the same COPY with 2 threads; the
+# salt there is the hex text (Python's run below takes the 16 bytes it encodes).
+duck=()
+duck_version=
 if command -v duckdb >/dev/null; then
+	duck=(cli)
+	duck_version="$(duckdb -noheader -list -c 'SELECT version()' 2>/dev/null || true) (duckdb CLI)"
+elif command -v node >/dev/null && command -v npm >/dev/null; then
+	dd=benchmarks/duckdb
+	if [[ -f $dd/node_modules/.installed-lock ]] && cmp -s "$dd/package-lock.json" "$dd/node_modules/.installed-lock" &&
+		node "$dd/duckdb-hash.mjs" --version >/dev/null 2>&1; then
+		: # installed by an earlier run from the same lock
+	# npm install, not npm ci: the registry reached here has only the linux-x64
+	# build of @duckdb/node-bindings, so the lock cannot list the other
+	# platforms' optional builds and npm ci refuses it as out of sync. With the
+	# lock present npm install takes its versions and integrity hashes;
+	# --no-save leaves package.json and the lock as they are.
+	elif npm install --prefix "$dd" --no-save --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1 &&
+		node "$dd/duckdb-hash.mjs" --version >/dev/null 2>"$work/npm.log"; then
+		cp "$dd/package-lock.json" "$dd/node_modules/.installed-lock"
+	else
+		why=$(grep -iE 'error|err_' "$work/npm.log" | grep -v -e 'complete log' -e '^npm error *$' | head -n1 || true)
+		echo "note: skipping DuckDB: installing it with npm in $dd failed: ${why:-see npm install --prefix $dd}" >&2
+		dd=
+	fi
+	if [[ -n $dd ]]; then
+		duck=(node "$dd/duckdb-hash.mjs")
+		duck_version="$(node "$dd/duckdb-hash.mjs" --version) (Node API @duckdb/node-api $(node -p "require('./$dd/package.json').dependencies['@duckdb/node-api']"), node $(node --version))"
+	fi
+fi
+if [[ ${duck[0]:-} == cli ]]; then
 	hashed="* REPLACE (sha256('$salt' || fnr) AS fnr, sha256('$salt' || email) AS email,
 		sha256('$salt' || first_name) AS first_name, sha256('$salt' || last_name) AS last_name)"
-	measure "duckdb salted sha256 CSV -> CSV" duckdb -c \
-		"COPY (SELECT $hashed FROM read_csv('$work/in.csv', all_varchar = true)) TO '$work/out-duck.csv' (HEADER, DELIMITER ',')"
-	measure "duckdb salted sha256 Parquet -> Parquet" duckdb -c \
-		"COPY (SELECT $hashed FROM read_parquet('$work/in.parquet')) TO '$work/out-duck.parquet' (FORMAT parquet)"
+	measure "duckdb salted sha256 CSV -> CSV" duckdb -c "SET threads = 2;
+		COPY (SELECT $hashed FROM read_csv('$work/in.csv', all_varchar = true)) TO '$work/out-duck.csv' (HEADER, DELIMITER ',')"
+	measure "duckdb salted sha256 Parquet -> Parquet" duckdb -c "SET threads = 2;
+		COPY (SELECT $hashed FROM read_parquet('$work/in.parquet')) TO '$work/out-duck.parquet' (FORMAT parquet)"
+elif ((${#duck[@]})); then
+	measure "duckdb/node salted sha256 CSV -> CSV" "${duck[@]}" "$salt" "$work/in.csv" "$work/out-duck.csv"
+	measure "duckdb/node salted sha256 Parquet -> Parquet" "${duck[@]}" "$salt" "$work/in.parquet" "$work/out-duck.parquet"
 fi
 if command -v python3 >/dev/null; then
 	cat >"$work/hash.py" <<'EOF'
@@ -119,6 +154,7 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' 
 rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null) ]]; then rev="$rev+changes"; fi
 echo "pseudokit $rev"
+if [[ -n $duck_version ]]; then echo "duckdb $duck_version"; fi
 echo "$ROWS rows from $PERSONS persons: CSV $csv_mb MB, Parquet $pq_mb MB; pseudokit codes fnr and email and fakes first and last name"
 echo
 base_wall=$(cut -d'|' -f2 <<<"${results[0]}")

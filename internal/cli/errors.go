@@ -8,6 +8,7 @@ import (
 	"github.com/pseudokit/pseudokit/internal/table"
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo"
+	"github.com/pseudokit/pseudokit/pseudo/job"
 	"github.com/pseudokit/pseudokit/pseudo/nid"
 	"github.com/pseudokit/pseudokit/withdraw"
 )
@@ -24,14 +25,15 @@ func exitCode(err error) int {
 		return coded.ExitCode()
 	case errors.Is(err, errSomeInvalid):
 		return ExitInvalidInput
-	case errors.Is(err, errNotClean), errors.Is(err, withdraw.ErrNoPurpose):
+	case errors.Is(err, errNotClean), errors.Is(err, withdraw.ErrNoPurpose), errors.Is(err, job.ErrNotGranted):
 		return ExitRefused
 	case errors.As(err, &ue), errors.As(err, &rule):
 		return ExitUsage
 	case errors.Is(err, keyvault.ErrWrongPassphrase):
 		return ExitWrongPass
 	case errors.As(err, &pe), errors.As(err, &re), errors.Is(err, pseudo.ErrMissingColumn),
-		errors.Is(err, table.ErrNotParquet), errors.Is(err, csvio.ErrEmpty):
+		errors.Is(err, table.ErrNotParquet), errors.Is(err, csvio.ErrEmpty),
+		errors.Is(err, job.ErrBadLinkFile), errors.Is(err, job.ErrBadGrant):
 		return ExitInvalidInput
 	case errors.Is(err, keyvault.ErrNotVault), errors.Is(err, keyvault.ErrUnsupportedVersion),
 		errors.Is(err, keyvault.ErrCorrupt), errors.Is(err, keyvault.ErrLogTampered):

@@ -136,6 +136,8 @@ var vaultCommands = []struct {
 	{"domain", "add NAME [--random] | list", "create or list pseudonymisation domains", runVaultDomain},
 	{"log", "[--since D] [--until D] [--action A] [--actor X] [--json]", "print the access log", runVaultLog},
 	{"verify", "[--head HASH]", "check the file, key slots, every link and the access log", runVaultVerify},
+	{"job", "--domain D --recipient AGE1... --purpose TEXT --out FILE", "grant a distributed pipeline a job (encrypted to its workers)", runVaultJob},
+	{"import", "LINKS...", "record the links a job's workers made (one transaction)", runVaultImport},
 	{"retention", "DATE|none", "set the date after which the key must be destroyed", runVaultRetention},
 	{"destroy", "--purpose TEXT [--yes]", "destroy the key for good (crypto-shredding); the log remains", runVaultDestroy},
 }

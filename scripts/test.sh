@@ -39,9 +39,12 @@ go test -race ./pseudo ./keyvault ./withdraw
 echo "== Parquet interop (nested module, xitongsys/parquet-go)"
 (cd interop && go test ./...)
 
+echo "== Beam pipelines on Prism (nested module cmd/pseudokit-beam)"
+(cd cmd/pseudokit-beam && go vet ./... && go test ./...)
+
 echo "== short fuzz runs (${FUZZTIME:=5s} each)"
 # Every Fuzz target in the root module, found from the test files.
-grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./interop/' | while read -r f; do
+grep -rl --include='*_test.go' '^func Fuzz' . | grep -v -e '^./interop/' -e '^./cmd/pseudokit-beam/' | while read -r f; do
   pkg="./$(dirname "${f#./}")"
   for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
     echo "-- $pkg $target"

@@ -122,4 +122,29 @@ func TestVaultJobAndImport(t *testing.T) {
 	got, err := os.ReadFile(codes)
 	require.NoError(t, err)
 	assert.Equal(t, refs[0].Code+"\n", string(got))
+
+	// The vault side of a withdrawal whose datasets are elsewhere: no
+	// DATASET, the persons' codes written for the pipeline.
+	r = pk(t, env, "", "withdraw", "--code", refs[0].Code, "--purpose", "request 2")
+	assert.Equal(t, ExitUsage, r.code, "no DATASET without --vault-only")
+	r = pk(t, env, "", "withdraw", "--vault-only", "--code", refs[0].Code, "--purpose", "request 2", in)
+	assert.Equal(t, ExitUsage, r.code)
+	c0 := strings.Split(strings.Split(readFile(t, filepath.Join(dir, "out.csv")), "\n")[1], ";")[0]
+	codesOut := filepath.Join(dir, "codes-out.txt")
+	r = pk(t, env, "", "withdraw", "--vault-only", "--quiet", "--code", c0, "--purpose", "request 3",
+		"--codes-out", codesOut, "--receipt", filepath.Join(dir, "receipt"))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, c0+"\n", readFile(t, codesOut))
+	assert.FileExists(t, filepath.Join(dir, "receipt.json"))
+	r = pk(t, env, "", "vault", "job", "--recipient", rec, "--purpose", "run 3", "--out", filepath.Join(dir, "job3.grant"), "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &info))
+	assert.Equal(t, float64(2), info["withdrawn_codes"], "the grant carries both withdrawn persons")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
 }

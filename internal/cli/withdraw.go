@@ -30,12 +30,19 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	receipt := fs.String("receipt", "", "write the receipt to `PREFIX`.json and PREFIX.txt (default: withdrawal-TIME beside the first dataset)")
 	quiet := fs.Bool("quiet", false, "do not print the receipt")
 	reports := fs.StringArray("report", nil, "also write a de-identification report of the datasets after the withdrawal to `FILE` (.html, .md or .json)")
+	vaultOnly := fs.Bool("vault-only", false, "record the withdrawal in the vault without DATASETs (they are elsewhere, e.g. cleaned by pseudokit-beam withdraw)")
+	codesOut := fs.String("codes-out", "", "write every code of the withdrawn persons (all domains) to `FILE`, one per line, e.g. for pseudokit-beam withdraw --codes")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	datasets := fs.Args()
-	if len(datasets) == 0 {
-		return usagef("withdraw needs at least one DATASET")
+	switch {
+	case len(datasets) == 0 && !*vaultOnly:
+		return withHint(usagef("withdraw needs at least one DATASET"), "if the datasets are elsewhere (a pipeline's storage), record the withdrawal with --vault-only and remove the rows there")
+	case len(datasets) > 0 && *vaultOnly:
+		return usagef("--vault-only takes no DATASET")
+	case *vaultOnly && (*verify || len(*reports) > 0):
+		return usagef("--verify and --report need DATASETs")
 	}
 	if *verify {
 		v, err := vf.open(ctx, e)
@@ -86,7 +93,11 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	}
 	prefix := *receipt
 	if prefix == "" {
-		prefix = filepath.Join(filepath.Dir(datasets[0]), "withdrawal-"+rc.Time.Format("20060102T150405Z"))
+		dir := "."
+		if len(datasets) > 0 {
+			dir = filepath.Dir(datasets[0])
+		}
+		prefix = filepath.Join(dir, "withdrawal-"+rc.Time.Format("20060102T150405Z"))
 		if *dryRun {
 			prefix += "-dry-run"
 		}
@@ -98,6 +109,15 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	}
 	if !*quiet {
 		fmt.Fprint(e.Stdout, rc.Text())
+	}
+	if err == nil && *codesOut != "" {
+		var all []string
+		for _, p := range rc.Persons {
+			all = append(all, p.Codes...)
+		}
+		if err := writeLines(*codesOut, all); err != nil {
+			return err
+		}
 	}
 	if err != nil || *dryRun {
 		return err

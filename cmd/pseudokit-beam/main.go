@@ -125,7 +125,7 @@ func command(cmd string) (func(fs *flag.FlagSet) func(beam.Scope) error, error) 
 func pseudonymizeFlags(fs *flag.FlagSet) func(beam.Scope) error {
 	var o pipeline.PseudonymizeOptions
 	var rules string
-	fs.StringVar(&o.Input, "input", "", "glob of the CSV and Parquet files to pseudonymise (local, or gs://...)")
+	fs.StringVar(&o.Input, "input", "", "glob of the CSV and Parquet files to pseudonymise (local, or gs://...), or a local directory (every dataset below it)")
 	fs.StringVar(&o.Root, "root", "", "directory the output paths are relative to (default: the glob's directory before its first wildcard)")
 	fs.StringVar(&o.Output, "output", "", "directory for the pseudonymised files (same relative paths)")
 	fs.StringVar(&o.Links, "links", "", "directory for the sealed link files, for 'pseudokit vault import' (keep it apart from --output)")
@@ -153,7 +153,7 @@ func pseudonymizeFlags(fs *flag.FlagSet) func(beam.Scope) error {
 
 func withdrawFlags(fs *flag.FlagSet) func(beam.Scope) error {
 	var o pipeline.WithdrawOptions
-	fs.StringVar(&o.Input, "input", "", "glob of the pseudonymised CSV and Parquet files")
+	fs.StringVar(&o.Input, "input", "", "glob of the pseudonymised CSV and Parquet files, or a local directory")
 	fs.StringVar(&o.Root, "root", "", "directory the output paths are relative to (default: the glob's directory before its first wildcard)")
 	fs.StringVar(&o.Output, "output", "", "directory for the datasets without the withdrawn persons (same relative paths)")
 	fs.StringVar(&o.Codes, "codes", "", "file of the withdrawn persons' codes, one per line")
@@ -171,7 +171,7 @@ func withdrawFlags(fs *flag.FlagSet) func(beam.Scope) error {
 func kcheckFlags(fs *flag.FlagSet) func(beam.Scope) error {
 	var o pipeline.KCheckOptions
 	var qi, sens string
-	fs.StringVar(&o.Input, "input", "", "glob of the CSV and Parquet files, measured as one dataset")
+	fs.StringVar(&o.Input, "input", "", "glob of the CSV and Parquet files, or a local directory, measured as one dataset")
 	fs.StringVar(&qi, "qi", "", "quasi-identifier columns (comma-separated)")
 	fs.StringVar(&sens, "sensitive", "", "sensitive attribute columns (comma-separated)")
 	fs.IntVar(&o.K, "k", 5, "class size below which classes and records count as at risk")

@@ -27,9 +27,13 @@ func join(dir, rel string) string {
 	return filepath.Join(dir, filepath.FromSlash(rel))
 }
 
-// GlobRoot returns the directory part of glob before its first wildcard:
-// outputs keep the input's path below it.
+// GlobRoot returns the directory part of glob before its first wildcard
+// (or glob itself, if it is a local directory): outputs keep the input's
+// path below it.
 func GlobRoot(glob string) string {
+	if st, err := os.Stat(glob); err == nil && st.IsDir() && !isRemote(glob) {
+		return filepath.Clean(glob)
+	}
 	i := strings.IndexAny(glob, "*?[")
 	if i < 0 {
 		return pathDir(glob)

@@ -48,7 +48,10 @@ func KCheck(s beam.Scope, o KCheckOptions) error {
 	if o.K < 1 || o.L < 1 {
 		return fmt.Errorf("k and l must be at least 1")
 	}
-	files := datasetFiles(s, o.Input)
+	files, err := datasetFiles(s, o.Input)
+	if err != nil {
+		return err
+	}
 	counts := stats.SumPerKey(s, beam.ParDo(s, &kcheckFn{QI: o.QI, Sensitive: o.Sensitive}, files))
 	joined := beam.ParDo(s, joinCount, counts)
 	grouped := beam.GroupByKey(s, beam.AddFixedKey(s, joined))

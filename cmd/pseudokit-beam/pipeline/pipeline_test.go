@@ -203,7 +203,7 @@ func TestPipelinesMatchCLI(t *testing.T) {
 	require.NoError(t, os.WriteFile(codesFile, []byte("# withdrawn\n"+strings.Join(codes, "\n")+"\n"), 0o600))
 	wB := filepath.Join(dir, "wB")
 	run(t, func(s beam.Scope) error {
-		return Withdraw(s, WithdrawOptions{Input: filepath.Join(outB, "*", "*"), Output: wB, Codes: codesFile,
+		return Withdraw(s, WithdrawOptions{Input: outB /* a directory: every dataset below it */, Output: wB, Codes: codesFile,
 			Receipt: filepath.Join(dir, "beam-receipt"), Purpose: "request 2026-1"})
 	})
 	args := []string{"withdraw", "--quiet", "--purpose", "request 2026-1", "--receipt", filepath.Join(dir, "cli-receipt")}
@@ -251,7 +251,7 @@ func TestPipelinesMatchCLI(t *testing.T) {
 	// k-anonymity over all partitions = the CLI over their concatenation.
 	report := filepath.Join(dir, "k.json")
 	run(t, func(s beam.Scope) error {
-		return KCheck(s, KCheckOptions{Input: filepath.Join(data, "*", "*"), QI: []string{"birth_year", "sex", "postcode"},
+		return KCheck(s, KCheckOptions{Input: data, QI: []string{"birth_year", "sex", "postcode"},
 			Sensitive: []string{"diagnosis"}, K: 5, L: 2, Output: report})
 	})
 	got, err := os.ReadFile(report)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"path"
 	"sort"
 	"strings"
@@ -31,8 +33,9 @@ func init() {
 // PseudonymizeOptions configure Pseudonymize.
 type PseudonymizeOptions struct {
 	// Input is a glob of CSV and Parquet files (local or a scheme such as
-	// gs://). Files whose names start with '_' or '.' are skipped, as
-	// Hadoop-style tools do.
+	// gs://), or a local directory: every CSV and Parquet file below it
+	// (Hive-style partitions). Files whose names start with '_' or '.' are
+	// skipped, as Hadoop-style tools do.
 	Input string
 	// Root is the directory outputs keep paths relative to (default: the
 	// glob's directory before its first wildcard).
@@ -98,18 +101,61 @@ func Pseudonymize(s beam.Scope, o PseudonymizeOptions) error {
 	if o.Summary == "" {
 		o.Summary = join(o.Output, "_pseudokit-run.json")
 	}
-	files := datasetFiles(s, o.Input)
+	files, err := datasetFiles(s, o.Input)
+	if err != nil {
+		return err
+	}
 	results := beam.ParDo(s, &pseudonymizeFn{Rules: o.Rules, Grant: o.Grant, Identity: o.Identity, Root: o.Root,
 		Output: o.Output, Links: o.Links, SkipWithdrawn: o.SkipWithdrawn, Workers: o.Workers}, files)
 	gather(s, results, &runSummaryFn{Path: o.Summary})
 	return nil
 }
 
-// datasetFiles matches glob, drops Hadoop-style hidden files, and
-// reshuffles so the runner can spread the files over workers.
-func datasetFiles(s beam.Scope, glob string) beam.PCollection {
-	matched := fileio.MatchFiles(s, glob, fileio.MatchEmptyDisallow())
-	return beam.Reshuffle(s, beam.ParDo(s, &datasetFilesFn{}, matched))
+// datasetFiles matches glob (or, for a local directory, every CSV and
+// Parquet file below it: Hive-style partitions of any depth), drops
+// Hadoop-style hidden files, and reshuffles so the runner can spread the
+// files over workers.
+func datasetFiles(s beam.Scope, glob string) (beam.PCollection, error) {
+	var matched beam.PCollection
+	if st, err := os.Stat(glob); err == nil && st.IsDir() && !isRemote(glob) {
+		files, err := walkDatasets(glob)
+		if err != nil {
+			return beam.PCollection{}, err
+		}
+		matched = beam.CreateList(s, files)
+	} else {
+		matched = fileio.MatchFiles(s, glob, fileio.MatchEmptyDisallow())
+	}
+	return beam.Reshuffle(s, beam.ParDo(s, &datasetFilesFn{}, matched)), nil
+}
+
+// walkDatasets lists the CSV and Parquet files below dir.
+func walkDatasets(dir string) ([]fileio.FileMetadata, error) {
+	var out []fileio.FileMetadata
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && (strings.HasPrefix(d.Name(), "_") || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if _, err := table.FormatOf(p, ""); err != nil {
+			return nil // not a dataset file (_SUCCESS, .crc, README)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out = append(out, fileio.FileMetadata{Path: p, Size: info.Size(), LastModified: info.ModTime()})
+		return nil
+	})
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("%s: no CSV or Parquet files", dir)
+	}
+	return out, err
 }
 
 type datasetFilesFn struct{}

@@ -60,7 +60,10 @@ func Withdraw(s beam.Scope, o WithdrawOptions) error {
 	if o.Root == "" {
 		o.Root = GlobRoot(o.Input)
 	}
-	files := datasetFiles(s, o.Input)
+	files, err := datasetFiles(s, o.Input)
+	if err != nil {
+		return err
+	}
 	codes := textio.Read(s, o.Codes)
 	results := beam.ParDo(s, &withdrawFn{Root: o.Root, Output: o.Output}, files, beam.SideInput{Input: codes})
 	grouped := beam.GroupByKey(s, beam.AddFixedKey(s, results))

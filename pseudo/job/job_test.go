@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,9 +14,9 @@ import (
 	"filippo.io/age"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
 
 	"github.com/pseudokit/pseudokit/benchmarks/synth"
+	"github.com/pseudokit/pseudokit/internal/vaulttest"
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo"
 )
@@ -75,27 +74,6 @@ func dataset(t *testing.T, n int, rows int64) []string {
 		paths = append(paths, p)
 	}
 	return paths
-}
-
-// links returns the vault's links as comparable rows: domain, code, kind,
-// state and the keyed index (which stands for the identifier: both vaults
-// share their keys).
-func links(t *testing.T, path string) []string {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	require.NoError(t, err)
-	defer db.Close()
-	rows, err := db.Query(`SELECT d.name, l.code, l.kind, hex(l.idx), l.state FROM links l JOIN domains d ON d.id = l.domain ORDER BY 1, 2`)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d, c, k, idx, s string
-		require.NoError(t, rows.Scan(&d, &c, &k, &idx, &s))
-		out = append(out, strings.Join([]string{d, c, k, idx, s}, " "))
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 // grantFor grants a job in v and round-trips it through a grant file
@@ -169,7 +147,7 @@ func TestJobEqualsVaultRun(t *testing.T) {
 		data, _ := os.ReadFile(lf)
 		assert.False(t, bytes.Contains(data, []byte(firstFNR(t, inputs[i]))), "identifiers are sealed")
 	}
-	require.NotEqual(t, links(t, pa), links(t, pb), "nothing linked before the import")
+	require.NotEqual(t, vaulttest.Links(t, pa), vaulttest.Links(t, pb), "nothing linked before the import")
 
 	res, err := Import(t.Context(), vb, linkFiles, ImportOptions{Actor: "tester", Purpose: "merge"})
 	require.NoError(t, err)
@@ -177,7 +155,7 @@ func TestJobEqualsVaultRun(t *testing.T) {
 	assert.Len(t, res.Files, 3)
 	assert.Positive(t, res.NewLinks)
 	assert.Zero(t, res.ExistingLinks)
-	assert.Equal(t, links(t, pa), links(t, pb))
+	assert.Equal(t, vaulttest.Links(t, pa), vaulttest.Links(t, pb))
 
 	es, err := vb.Entries()
 	require.NoError(t, err)
@@ -191,7 +169,7 @@ func TestJobEqualsVaultRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, res2.NewLinks)
 	assert.Equal(t, res.NewLinks, res2.ExistingLinks)
-	assert.Equal(t, links(t, pa), links(t, pb))
+	assert.Equal(t, vaulttest.Links(t, pa), vaulttest.Links(t, pb))
 	rep, err := vb.Verify(t.Context(), keyvault.VerifyOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, res.NewLinks, rep.Links[keyvault.LinkActive])
@@ -229,14 +207,14 @@ func TestJobWithdrawn(t *testing.T) {
 	require.NoError(t, err)
 	_, err = v.Withdraw(t.Context(), []keyvault.Person{{Kind: "nid", Canonical: second}}, keyvault.Entry{Purpose: "request 2"})
 	require.NoError(t, err)
-	before := links(t, pb)
+	before := vaulttest.Links(t, pb)
 	_, err = Import(t.Context(), v, lfs2, ImportOptions{})
 	var we *WithdrawnError
 	require.ErrorAs(t, err, &we)
 	require.ErrorIs(t, err, pseudo.ErrWithdrawn)
 	c, _ := pseudo.NewCoder(g2.DomainSecret)
 	assert.Equal(t, []string{c.Code(pseudo.KindNID, second)}, we.Codes)
-	assert.Equal(t, before, links(t, pb))
+	assert.Equal(t, before, vaulttest.Links(t, pb))
 }
 
 func firstFNR(t *testing.T, path string) string {
@@ -282,7 +260,7 @@ func TestImportRefuses(t *testing.T) {
 	require.NoError(t, err)
 	good, err := os.ReadFile(lfs[0])
 	require.NoError(t, err)
-	before := links(t, pb)
+	before := vaulttest.Links(t, pb)
 
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
@@ -342,7 +320,7 @@ func TestImportRefuses(t *testing.T) {
 			}
 			assert.Contains(t, err.Error(), tt.msg)
 			assert.NotContains(t, err.Error(), id)
-			assert.Equal(t, before, links(t, pb), "the vault is unchanged")
+			assert.Equal(t, before, vaulttest.Links(t, pb), "the vault is unchanged")
 		})
 	}
 	_, err = Import(t.Context(), v, nil, ImportOptions{})

@@ -12,6 +12,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	// Local files; add the schemes your runner needs (gcs, s3) in main.
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
+
+	"github.com/pseudokit/pseudokit/internal/table"
 )
 
 // isRemote reports whether p names a file through a scheme (gs://, s3://)
@@ -190,4 +192,48 @@ func writeFile(ctx context.Context, p string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), p)
+}
+
+// fileTask is one input file's work: the file staged for reading, and its
+// output (same relative path under the output directory) staged for
+// writing.
+type fileTask struct {
+	rel      string // path below the root, slash-separated
+	in       string // local path to read
+	outPath  string // where the output goes
+	out      string // local path to write it to
+	commit   func() error
+	cleanups []func()
+}
+
+// newFileTask stages the input file p (below root) and its output under
+// outDir. Close it when done.
+func newFileTask(ctx context.Context, root, outDir, p string) (*fileTask, error) {
+	t := &fileTask{}
+	var err error
+	if t.rel, err = relPath(root, p); err != nil {
+		return nil, err
+	}
+	if _, err := table.FormatOf(p, ""); err != nil {
+		return nil, err
+	}
+	in, cleanIn, err := stageIn(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	t.in, t.cleanups = in, append(t.cleanups, cleanIn)
+	t.outPath = join(outDir, t.rel)
+	out, commit, cleanOut, err := stageOut(ctx, t.outPath)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.out, t.commit, t.cleanups = out, commit, append(t.cleanups, cleanOut)
+	return t, nil
+}
+
+func (t *fileTask) close() {
+	for _, c := range t.cleanups {
+		c()
+	}
 }

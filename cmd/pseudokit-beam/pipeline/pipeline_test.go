@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,10 +14,10 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	_ "modernc.org/sqlite"
 
 	"github.com/pseudokit/pseudokit/benchmarks/synth"
 	"github.com/pseudokit/pseudokit/internal/cli"
+	"github.com/pseudokit/pseudokit/internal/vaulttest"
 	"github.com/pseudokit/pseudokit/withdraw"
 )
 
@@ -90,27 +89,6 @@ func generate(t *testing.T, dir string) (all string) {
 	all = filepath.Join(t.TempDir(), "all.csv")
 	require.NoError(t, os.WriteFile(all, concat.Bytes(), 0o600))
 	return all
-}
-
-// links returns a vault's links as comparable rows (domain, code, kind,
-// keyed index, state); two copies of one vault share their keys, so equal
-// rows mean equal links.
-func links(t *testing.T, path string) []string {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	require.NoError(t, err)
-	defer db.Close()
-	rows, err := db.Query(`SELECT d.name, l.code, l.kind, hex(l.idx), l.state FROM links l JOIN domains d ON d.id = l.domain ORDER BY 1, 2`)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d, c, k, idx, s string
-		require.NoError(t, rows.Scan(&d, &c, &k, &idx, &s))
-		out = append(out, strings.Join([]string{d, c, k, idx, s}, " "))
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 func run(t *testing.T, build func(s beam.Scope) error) {
@@ -185,9 +163,9 @@ func TestPipelinesMatchCLI(t *testing.T) {
 	assert.Equal(t, int64(1500*len(parts)), sum.Rows)
 	assert.Equal(t, "year=2024/part-0.csv", sum.Files[0].Input)
 
-	assert.NotEqual(t, links(t, vaultA), links(t, vaultB))
+	assert.NotEqual(t, vaulttest.Links(t, vaultA), vaulttest.Links(t, vaultB))
 	pk(t, append([]string{"vault", "import", "--purpose", "merge", linksB}, unlockB...)...)
-	assert.Equal(t, links(t, vaultA), links(t, vaultB), "after the import the vault equals the single-machine one")
+	assert.Equal(t, vaulttest.Links(t, vaultA), vaulttest.Links(t, vaultB), "after the import the vault equals the single-machine one")
 	pk(t, append([]string{"vault", "verify"}, unlockB...)...)
 
 	// Withdrawal of three persons by code, from the pseudonymised files.

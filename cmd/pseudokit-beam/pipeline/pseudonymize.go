@@ -230,24 +230,12 @@ func (f *pseudonymizeFn) Teardown() {
 }
 
 func (f *pseudonymizeFn) ProcessElement(ctx context.Context, m fileio.FileMetadata, emit func(string)) error {
-	rel, err := relPath(f.Root, m.Path)
+	t, err := newFileTask(ctx, f.Root, f.Output, m.Path)
 	if err != nil {
 		return err
 	}
-	if _, err := table.FormatOf(m.Path, ""); err != nil {
-		return err
-	}
-	in, cleanIn, err := stageIn(ctx, m.Path)
-	if err != nil {
-		return err
-	}
-	defer cleanIn()
-	outPath, linksPath := join(f.Output, rel), join(f.Links, rel+".links")
-	out, commitOut, cleanOut, err := stageOut(ctx, outPath)
-	if err != nil {
-		return err
-	}
-	defer cleanOut()
+	defer t.close()
+	linksPath := join(f.Links, t.rel+".links")
 	links, commitLinks, cleanLinks, err := stageOut(ctx, linksPath)
 	if err != nil {
 		return err
@@ -267,13 +255,13 @@ func (f *pseudonymizeFn) ProcessElement(ctx context.Context, m fileio.FileMetada
 	if workers <= 0 {
 		workers = 1
 	}
-	res, err := (&pseudo.FileJob{Grant: f.grant, Linker: lw, Rules: f.rules, In: in, Out: out,
+	res, err := (&pseudo.FileJob{Grant: f.grant, Linker: lw, Rules: f.rules, In: t.in, Out: t.out,
 		SkipWithdrawn: f.SkipWithdrawn, Workers: workers}).Run(ctx)
 	if cerr := lw.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", rel, err)
+		return fmt.Errorf("%s: %w", t.rel, err)
 	}
 	// The links are in place before the output is: an output whose links
 	// are missing must never exist.
@@ -286,10 +274,10 @@ func (f *pseudonymizeFn) ProcessElement(ctx context.Context, m fileio.FileMetada
 	if err := commitLinks(); err != nil {
 		return err
 	}
-	if err := commitOut(); err != nil {
+	if err := t.commit(); err != nil {
 		return err
 	}
-	b, err := json.Marshal(FileResult{Job: f.grant.Job, Input: rel, Output: outPath, Links: linksPath, LinkRecords: lw.Records(), Result: res})
+	b, err := json.Marshal(FileResult{Job: f.grant.Job, Input: t.rel, Output: t.outPath, Links: linksPath, LinkRecords: lw.Records(), Result: res})
 	if err != nil {
 		return err
 	}

@@ -106,41 +106,28 @@ func (f *withdrawFn) ProcessElement(ctx context.Context, m fileio.FileMetadata, 
 	if err != nil {
 		return err
 	}
-	rel, err := relPath(f.Root, m.Path)
+	t, err := newFileTask(ctx, f.Root, f.Output, m.Path)
 	if err != nil {
 		return err
 	}
-	if _, err := table.FormatOf(m.Path, ""); err != nil {
-		return err
-	}
-	in, cleanIn, err := stageIn(ctx, m.Path)
-	if err != nil {
-		return err
-	}
-	defer cleanIn()
-	outPath := join(f.Output, rel)
-	out, commitOut, cleanOut, err := stageOut(ctx, outPath)
-	if err != nil {
-		return err
-	}
-	defer cleanOut()
-	o, err := table.CreateOutput(out, nil)
+	defer t.close()
+	o, err := table.CreateOutput(t.out, nil)
 	if err != nil {
 		return err
 	}
 	defer o.Abort()
-	dr, err := withdraw.FilterFile(ctx, in, o, codes)
+	dr, err := withdraw.FilterFile(ctx, t.in, o, codes)
 	if err != nil {
-		return fmt.Errorf("%s: %w", rel, err)
+		return fmt.Errorf("%s: %w", t.rel, err)
 	}
 	if dr.RowsAfter == dr.RowsBefore {
 		// Nothing removed: the output is the input, byte for byte (as
 		// pseudokit withdraw leaves such a file untouched).
 		o.Abort()
-		if o, err = table.CreateOutput(out, nil); err != nil {
+		if o, err = table.CreateOutput(t.out, nil); err != nil {
 			return err
 		}
-		src, err := os.Open(in)
+		src, err := os.Open(t.in)
 		if err != nil {
 			return err
 		}
@@ -154,7 +141,7 @@ func (f *withdrawFn) ProcessElement(ctx context.Context, m fileio.FileMetadata, 
 	if err := o.Commit(); err != nil {
 		return err
 	}
-	if err := commitOut(); err != nil {
+	if err := t.commit(); err != nil {
 		return err
 	}
 	dr.Path = m.Path

@@ -2,12 +2,9 @@ package withdraw
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 
-	"github.com/pseudokit/pseudokit/internal/table"
 	"github.com/pseudokit/pseudokit/pseudo"
 )
 
@@ -29,26 +26,13 @@ func FilterFile(ctx context.Context, path string, w io.Writer, codes []string) (
 		m.codes[code] = i
 		parsed[i] = code
 	}
-	format, err := table.FormatOf(path, "")
+	s, err := newStaged(path, len(codes))
 	if err != nil {
 		return nil, err
 	}
-	before, err := table.FileSHA256(path)
-	if err != nil {
+	if err := filterTo(ctx, path, w, m, s); err != nil {
 		return nil, err
 	}
-	s := &staged{removed: make([]int64, len(codes)), receipt: DatasetReceipt{Path: path, Format: string(format), SHA256Before: before}}
-	h := sha256.New()
-	hw := io.MultiWriter(w, h)
-	if format == table.CSV {
-		err = filterCSV(ctx, path, hw, m, s)
-	} else {
-		err = filterParquet(ctx, path, hw, m, s)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.receipt.SHA256After = hex.EncodeToString(h.Sum(nil))
 	for i, n := range s.removed {
 		if n > 0 {
 			if s.receipt.Removed == nil {

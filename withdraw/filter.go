@@ -49,30 +49,18 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // filterFile stages path without the rows of withdrawn persons.
 func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryRun bool) (*staged, error) {
-	format, err := table.FormatOf(path, "")
+	s, err := newStaged(path, npersons)
 	if err != nil {
 		return nil, err
 	}
-	before, err := table.FileSHA256(path)
-	if err != nil {
-		return nil, err
-	}
-	s := &staged{removed: make([]int64, npersons), receipt: DatasetReceipt{Path: path, Format: string(format), SHA256Before: before}}
 	var w io.Writer = discard{}
-	h := sha256.New()
 	if !dryRun {
 		if s.out, err = table.CreateOutput(path, nil); err != nil {
 			return nil, err
 		}
 		w = s.out
 	}
-	hw := io.MultiWriter(w, h)
-	switch format {
-	case table.CSV:
-		err = filterCSV(ctx, path, hw, m, s)
-	default:
-		err = filterParquet(ctx, path, hw, m, s)
-	}
+	err = filterTo(ctx, path, w, m, s)
 	if err == nil && s.out != nil {
 		err = s.out.Sync() // on disk before the vault records anything
 	}
@@ -80,7 +68,6 @@ func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryR
 		s.abort()
 		return nil, err
 	}
-	s.receipt.SHA256After = hex.EncodeToString(h.Sum(nil))
 	if dryRun || s.receipt.RowsAfter == s.receipt.RowsBefore {
 		// Nothing to change: keep the file as it is (byte for byte).
 		s.abort()
@@ -89,6 +76,38 @@ func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryR
 		}
 	}
 	return s, nil
+}
+
+// newStaged starts the receipt of the dataset at path (its format and
+// digest before) for npersons persons.
+func newStaged(path string, npersons int) (*staged, error) {
+	format, err := table.FormatOf(path, "")
+	if err != nil {
+		return nil, err
+	}
+	before, err := table.FileSHA256(path)
+	if err != nil {
+		return nil, err
+	}
+	return &staged{removed: make([]int64, npersons), receipt: DatasetReceipt{Path: path, Format: string(format), SHA256Before: before}}, nil
+}
+
+// filterTo writes the dataset at path to w without the rows m matches,
+// counting rows in s and setting s's digest after (of the bytes written).
+func filterTo(ctx context.Context, path string, w io.Writer, m *matcher, s *staged) error {
+	h := sha256.New()
+	hw := io.MultiWriter(w, h)
+	var err error
+	if s.receipt.Format == string(table.CSV) {
+		err = filterCSV(ctx, path, hw, m, s)
+	} else {
+		err = filterParquet(ctx, path, hw, m, s)
+	}
+	if err != nil {
+		return err
+	}
+	s.receipt.SHA256After = hex.EncodeToString(h.Sum(nil))
+	return nil
 }
 
 // filterCSV copies the records that stay as their raw bytes. The file is

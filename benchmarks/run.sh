@@ -74,8 +74,18 @@ echo "running ..."
 measure "csvcopy: encoding/csv copy (baseline)" "$work/csvcopy" "$work/in.csv" "$work/out-copy.csv"
 newvault
 measure "pseudokit CSV -> CSV" "${kit[@]}" "$work/in.csv" "$work/out.csv"
+measure "pseudokit CSV -> CSV, re-run" "${kit[@]}" "$work/in.csv" "$work/out-rerun.csv"
+# Withdrawal of 10 persons (by code) from a copy of the pseudonymised CSV.
+cp "$work/out.csv" "$work/withdraw.csv"
+wcodes=()
+while read -r c; do wcodes+=(--code "$c"); done < <(tail -n +2 "$work/withdraw.csv" | cut -d, -f1 | sort -u | head -n 10)
+measure "pseudokit withdraw 10 persons (CSV)" "$work/pseudokit" withdraw --quiet --vault "$work/v.vault" \
+	--passphrase-file "$work/pass" --purpose bench --receipt "$work/receipt" "${wcodes[@]}" "$work/withdraw.csv"
 newvault
 measure "pseudokit Parquet -> Parquet" "${kit[@]}" "$work/in.parquet" "$work/out.parquet"
+measure "pseudokit Parquet -> Parquet, re-run" "${kit[@]}" "$work/in.parquet" "$work/out-rerun.parquet"
+measure "pseudokit kcheck Parquet, 8 QIs" "$work/pseudokit" kcheck --json \
+	--qi birth_year,sex,postcode,municipality,diagnosis,first_name,last_name,measurement "$work/in.parquet"
 
 salt=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 # DuckDB: the duckdb CLI if installed, else DuckDB's Node API from

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -121,6 +122,7 @@ type Pseudonymizer struct {
 	plan        []step    // one per output column
 	specs       []colSpec // one per rule
 	subj        int       // index into specs of the subject column, or -1
+	subjFakes   bool      // fake-name columns take their names from the subject
 	unmentioned []string
 
 	seq  *Worker // the worker behind Transform
@@ -137,6 +139,11 @@ type colSpec struct {
 	rule    ColumnRule
 	invalid InvalidPolicy
 	index   int // input column index
+	// lazy marks a fake-name column that is not identified up front: its
+	// rows are classified as fakeColumn builds it, and its canonical forms
+	// are worked out only for rows whose subject is not valid (see
+	// Worker.fakeColumn). Only kinds whose values are never invalid qualify.
+	lazy bool
 }
 
 // canBeInvalid reports whether the column's values are validated (only
@@ -228,6 +235,15 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 		}
 		p.specs = append(p.specs, colSpec{rule: cr, invalid: pol, index: idx})
 	}
+	p.subjFakes = false
+	if p.subj >= 0 {
+		for i := range p.specs {
+			if s := &p.specs[i]; s.rule.Action == ActionFakeName {
+				p.subjFakes = true
+				s.lazy = s.rule.Kind != KindNID
+			}
+		}
+	}
 	var fields []arrow.Field
 	p.plan = p.plan[:0]
 	p.unmentioned = p.unmentioned[:0]
@@ -304,8 +320,9 @@ const cacheSize = 1 << 14
 type cached struct {
 	canon    string
 	code     string
-	restored bool  // a lost leading zero was restored
-	err      error // the value is invalid
+	restored bool   // a lost leading zero was restored
+	err      error  // the value is invalid
+	fake     [2]int // for the subject: indexes of its fictitious name (see Faker.indexes)
 }
 
 // A Worker transforms batches for one goroutine. Workers of one
@@ -327,6 +344,7 @@ type colScratch struct {
 	state   []valueState
 	reasons []string
 	codes   []string
+	fakeIx  [][2]int // subject only: fictitious-name indexes of valid rows
 	sum     ColumnSummary
 	cache   *genCache[cached] // raw value -> result, for repeated values
 	fakes   *genCache[[2]int] // canonical subject -> name indexes
@@ -365,7 +383,7 @@ func (w *Worker) Transform(rec arrow.RecordBatch, firstRow int64) (arrow.RecordB
 	// Identify and code first (the subject before fake names), then build
 	// the output columns.
 	for ci := range p.specs {
-		if a := p.specs[ci].rule.Action; a == ActionCode || a == ActionFakeName {
+		if a := p.specs[ci].rule.Action; a == ActionCode || (a == ActionFakeName && !p.specs[ci].lazy) {
 			if err := w.identify(ci, rec.Column(p.specs[ci].index), n, firstRow); err != nil {
 				return nil, err
 			}
@@ -393,7 +411,7 @@ func (w *Worker) Transform(rec arrow.RecordBatch, firstRow int64) (arrow.RecordB
 				return nil, err
 			}
 		default:
-			a = w.fakeColumn(s.col, n)
+			a = w.fakeColumn(s.col, rec.Column(p.specs[s.col].index), n)
 		}
 		cols = append(cols, a)
 	}
@@ -458,6 +476,10 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	c.reasons = resize(c.reasons, n)
 	c.codes = resize(c.codes, n)
 	coding := spec.rule.Action == ActionCode
+	fakes := ci == w.p.subj && w.p.subjFakes
+	if fakes {
+		c.fakeIx = resizeIx(c.fakeIx, n)
+	}
 	for i := 0; i < n; i++ {
 		c.state[i], c.reasons[i], c.canon[i], c.codes[i] = stateNull, "", "", ""
 		if a.IsNull(i) {
@@ -474,6 +496,9 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 				continue
 			}
 			c.canon[i], c.codes[i], c.state[i] = hit.canon, hit.code, stateValid
+			if fakes {
+				c.fakeIx[i] = hit.fake
+			}
 			if hit.restored {
 				c.sum.RestoredZeros++
 			}
@@ -522,17 +547,27 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 		}
 		c.codes[i] = code
 		hit.code = code
+		if fakes {
+			// The subject's fictitious name, worked out once per value
+			// for every fake-name column of the row.
+			hit.fake[0], hit.fake[1] = w.faker.indexes(spec.rule.Kind, canon)
+			c.fakeIx[i] = hit.fake
+		}
 		w.remember(c, v, hit)
 	}
 	return nil
 }
 
 // remember caches a value's result.
-// Strings are cloned: v and a canonical form that equals it point into the
-// batch's Arrow buffer, and a cached alias would keep the whole buffer alive.
+// Strings are copied (v and the canonical form into one allocation): v and
+// a canonical form that equals it point into the batch's Arrow buffer, and a
+// cached alias would keep the whole buffer alive.
 func (w *Worker) remember(c *colScratch, v string, r cached) {
-	r.canon = strings.Clone(r.canon)
-	c.cache.put(strings.Clone(v), r)
+	both := make([]byte, 0, len(v)+len(r.canon))
+	both = append(append(both, v...), r.canon...)
+	s := unsafe.String(unsafe.SliceData(both), len(both))
+	r.canon = s[len(v):]
+	c.cache.put(s[:len(v)], r)
 }
 
 // code returns the code of a canonical identifier and links it.
@@ -604,7 +639,11 @@ func (p *Pseudonymizer) assign(kind Kind, canon string) (string, error) {
 	}
 }
 
-func (w *Worker) fakeColumn(ci int, n int) arrow.Array {
+// fakeColumn builds a fake-name column. With a subject, the name of a
+// row whose subject is valid comes from the subject's cached indexes; the
+// column's own canonical form is worked out only when the subject is not
+// valid (and, for a lazy column, its values are classified here).
+func (w *Worker) fakeColumn(ci int, a arrow.Array, n int) arrow.Array {
 	p := w.p
 	c := &w.cols[ci]
 	spec := &p.specs[ci]
@@ -612,24 +651,79 @@ func (w *Worker) fakeColumn(ci int, n int) arrow.Array {
 	defer b.Release()
 	b.Reserve(n)
 	var subj *colScratch
-	var subjKind Kind
 	if p.subj >= 0 {
-		subj, subjKind = &w.cols[p.subj], p.specs[p.subj].rule.Kind
+		subj = &w.cols[p.subj]
 	}
 	for i := 0; i < n; i++ {
+		var st valueState
+		var canon string
+		subjValid := subj != nil && subj.state[i] == stateValid
+		if spec.lazy {
+			st, canon = w.classify(c, spec, a, i, subjValid)
+		} else {
+			st, canon = c.state[i], c.canon[i]
+		}
 		switch {
-		case c.state[i] != stateValid:
-			appendEmpty(b, c.state[i])
+		case st != stateValid:
+			appendEmpty(b, st)
 			c.sum.Empty++
-		case subj != nil && subj.state[i] == stateValid:
-			b.Append(w.fake(c, subjKind, subj.canon[i], spec.rule.Part))
+		case subjValid:
+			ix := subj.fakeIx[i]
+			b.Append(nameOf(ix[0], ix[1], spec.rule.Part))
 			c.sum.Values++
 		default:
-			b.Append(w.fake(c, spec.rule.Kind, c.canon[i], spec.rule.Part))
+			b.Append(w.fake(c, spec.rule.Kind, canon, spec.rule.Part))
 			c.sum.Values++
 		}
 	}
 	return b.NewArray()
+}
+
+// classify returns the state of row i of a lazy fake-name column, and its
+// canonical form unless nameOnly (the row's subject gives the name). It
+// agrees with identify: null stays null, a blank value or one with no
+// canonical form is empty.
+func (w *Worker) classify(c *colScratch, spec *colSpec, a arrow.Array, i int, nameOnly bool) (valueState, string) {
+	if a.IsNull(i) {
+		return stateNull, ""
+	}
+	v := valueAt(a, i)
+	if nameOnly && plainASCII(spec.rule.Kind, v) {
+		return stateValid, ""
+	}
+	if hit, ok := c.cache.get(v); ok {
+		return stateValid, hit.canon
+	}
+	if strings.TrimSpace(v) == "" {
+		return stateEmpty, ""
+	}
+	canon, ok := spec.rule.Kind.Canonical(v)
+	if !ok {
+		return stateEmpty, ""
+	}
+	w.remember(c, v, cached{canon: canon})
+	return stateValid, canon
+}
+
+// plainASCII reports whether v, of kind k, is ASCII with a character other
+// than white space, so that its canonical form is certainly not empty:
+// for names, e-mail addresses and text, canonicalisation of ASCII only
+// changes case and white space.
+func plainASCII(k Kind, v string) bool {
+	if k != KindName && k != KindEmail && k != KindText {
+		return false
+	}
+	blank := true
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= 0x80:
+			return false
+		case c == ' ' || (c >= '\t' && c <= '\r'):
+		default:
+			blank = false
+		}
+	}
+	return !blank
 }
 
 // fake returns a fictitious name (part), cached per worker and column.
@@ -716,6 +810,13 @@ func valueAt(a arrow.Array, i int) string {
 func resize(s []string, n int) []string {
 	if cap(s) < n {
 		return make([]string, n)
+	}
+	return s[:n]
+}
+
+func resizeIx(s [][2]int, n int) [][2]int {
+	if cap(s) < n {
+		return make([][2]int, n)
 	}
 	return s[:n]
 }

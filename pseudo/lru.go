@@ -1,5 +1,7 @@
 package pseudo
 
+import "hash/maphash"
+
 // genCache is a bounded cache in two generations: new entries go to the
 // current map; when it is full it becomes the old one and a fresh map
 // starts, and a hit in the old map moves the entry forward. Recently used
@@ -32,4 +34,58 @@ func (c *genCache[V]) put(k string, v V) {
 		c.old, c.cur = c.cur, make(map[string]V, c.size)
 	}
 	c.cur[k] = v
+}
+
+// wayCache is a bounded cache in a fixed table of slots, two-way set
+// associative: a key hashes to a pair of slots, a hit in the second moves
+// the entry to the first, and a new entry goes to the first, pushing the
+// pair's older entry out. Unlike genCache it allocates nothing after it is
+// made (no maps to grow or replace), a lookup is one hash and at most two
+// string comparisons, and put reuses the hash of the get that missed.
+// The empty string is never cached.
+type wayCache[V any] struct {
+	seed  maphash.Seed
+	slots []waySlot[V]
+	mask  uint64
+}
+
+type waySlot[V any] struct {
+	hash uint64
+	key  string // "" for an empty slot
+	val  V
+}
+
+// newWayCache returns a cache of size slots (a power of two, at least 2).
+func newWayCache[V any](size int) *wayCache[V] {
+	return &wayCache[V]{seed: maphash.MakeSeed(), slots: make([]waySlot[V], size), mask: uint64(size-1) &^ 1}
+}
+
+// get looks k up and returns its hash for a following put.
+func (c *wayCache[V]) get(k string) (v V, h uint64, ok bool) {
+	if k == "" {
+		return v, 0, false
+	}
+	h = maphash.String(c.seed, k)
+	i := h & c.mask
+	s := &c.slots[i]
+	if s.hash == h && s.key == k {
+		return s.val, h, true
+	}
+	t := &c.slots[i+1]
+	if t.hash == h && t.key == k {
+		*s, *t = *t, *s
+		return s.val, h, true
+	}
+	return v, h, false
+}
+
+// put stores v under k, whose hash get returned; k must not alias memory
+// that changes, and must not be cached already.
+func (c *wayCache[V]) put(k string, h uint64, v V) {
+	if k == "" {
+		return
+	}
+	i := h & c.mask
+	c.slots[i+1] = c.slots[i]
+	c.slots[i] = waySlot[V]{hash: h, key: k, val: v}
 }

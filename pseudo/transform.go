@@ -308,12 +308,15 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 	return out, err
 }
 
-// cacheSize bounds each generation of a worker's per-column cache of recent
-// values (so at most twice as many entries, ~150 bytes each). Larger caches
-// measured slower: the heap grows towards the soft memory limit and the
-// collector works harder; repeats that miss here still hit the vault
-// transaction's own cache.
+// cacheSize bounds each generation of a worker's per-column cache of
+// fictitious-name indexes (so at most twice as many entries), used for
+// fake-name columns whose subject is not valid.
 const cacheSize = 1 << 14
+
+// cacheSlots is the number of slots of a worker's per-column cache of
+// recent values (~100 bytes each, plus the value and its canonical form).
+// Repeats that miss here still hit the vault transaction's own cache.
+const cacheSlots = 1 << 15
 
 // cached is what a worker remembers of a value it has met: its canonical
 // form and code (already linked), or why it is invalid.
@@ -346,7 +349,7 @@ type colScratch struct {
 	codes   []string
 	fakeIx  [][2]int // subject only: fictitious-name indexes of valid rows
 	sum     ColumnSummary
-	cache   *genCache[cached] // raw value -> result, for repeated values
+	cache   *wayCache[cached] // raw value -> result, for repeated values
 	fakes   *genCache[[2]int] // canonical subject -> name indexes
 }
 
@@ -356,7 +359,7 @@ func (p *Pseudonymizer) NewWorker() *Worker {
 	faker, _ := NewFaker(p.opts.DomainSecret)
 	w := &Worker{p: p, coder: coder, faker: faker, cols: make([]colScratch, len(p.specs))}
 	for i := range w.cols {
-		w.cols[i].cache = newGenCache[cached](cacheSize)
+		w.cols[i].cache = newWayCache[cached](cacheSlots)
 		w.cols[i].fakes = newGenCache[[2]int](cacheSize)
 	}
 	return w
@@ -487,19 +490,20 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 		}
 		c.state[i] = stateEmpty
 		v := valueAt(a, i)
-		if hit, ok := c.cache.get(v); ok {
-			if hit.err != nil {
+		hc, h, ok := c.cache.get(v)
+		if ok {
+			if hc.err != nil {
 				if spec.invalid == InvalidError {
-					return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: hit.err}
+					return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: hc.err}
 				}
-				c.state[i], c.reasons[i] = stateInvalid, invalidReason(hit.err)
+				c.state[i], c.reasons[i] = stateInvalid, invalidReason(hc.err)
 				continue
 			}
-			c.canon[i], c.codes[i], c.state[i] = hit.canon, hit.code, stateValid
+			c.canon[i], c.codes[i], c.state[i] = hc.canon, hc.code, stateValid
 			if fakes {
-				c.fakeIx[i] = hit.fake
+				c.fakeIx[i] = hc.fake
 			}
-			if hit.restored {
+			if hc.restored {
 				c.sum.RestoredZeros++
 			}
 			continue
@@ -516,7 +520,7 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 					return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: err}
 				}
 				c.state[i], c.reasons[i] = stateInvalid, invalidReason(err)
-				w.remember(c, v, cached{err: err})
+				w.remember(c, v, h, cached{err: err})
 				continue
 			}
 			if restored {
@@ -533,7 +537,7 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 		c.canon[i], c.state[i] = canon, stateValid
 		hit.canon = canon
 		if !coding {
-			w.remember(c, v, hit)
+			w.remember(c, v, h, hit)
 			continue
 		}
 		code, err := w.code(spec, canon)
@@ -553,7 +557,7 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 			hit.fake[0], hit.fake[1] = w.faker.indexes(spec.rule.Kind, canon)
 			c.fakeIx[i] = hit.fake
 		}
-		w.remember(c, v, hit)
+		w.remember(c, v, h, hit)
 	}
 	return nil
 }
@@ -562,12 +566,12 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 // Strings are copied (v and the canonical form into one allocation): v and
 // a canonical form that equals it point into the batch's Arrow buffer, and a
 // cached alias would keep the whole buffer alive.
-func (w *Worker) remember(c *colScratch, v string, r cached) {
+func (w *Worker) remember(c *colScratch, v string, h uint64, r cached) {
 	both := make([]byte, 0, len(v)+len(r.canon))
 	both = append(append(both, v...), r.canon...)
 	s := unsafe.String(unsafe.SliceData(both), len(both))
 	r.canon = s[len(v):]
-	c.cache.put(s[:len(v)], r)
+	c.cache.put(s[:len(v)], h, r)
 }
 
 // code returns the code of a canonical identifier and links it.
@@ -691,7 +695,8 @@ func (w *Worker) classify(c *colScratch, spec *colSpec, a arrow.Array, i int, na
 	if nameOnly && plainASCII(spec.rule.Kind, v) {
 		return stateValid, ""
 	}
-	if hit, ok := c.cache.get(v); ok {
+	hit, h, ok := c.cache.get(v)
+	if ok {
 		return stateValid, hit.canon
 	}
 	if strings.TrimSpace(v) == "" {
@@ -701,7 +706,7 @@ func (w *Worker) classify(c *colScratch, spec *colSpec, a arrow.Array, i int, na
 	if !ok {
 		return stateEmpty, ""
 	}
-	w.remember(c, v, cached{canon: canon})
+	w.remember(c, v, h, cached{canon: canon})
 	return stateValid, canon
 }
 

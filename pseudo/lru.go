@@ -1,6 +1,9 @@
 package pseudo
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"sync/atomic"
+)
 
 // genCache is a bounded cache in two generations: new entries go to the
 // current map; when it is full it becomes the old one and a fresh map
@@ -37,27 +40,30 @@ func (c *genCache[V]) put(k string, v V) {
 }
 
 // wayCache is a bounded cache in a fixed table of slots, two-way set
-// associative: a key hashes to a pair of slots, a hit in the second moves
-// the entry to the first, and a new entry goes to the first, pushing the
-// pair's older entry out. Unlike genCache it allocates nothing after it is
-// made (no maps to grow or replace), a lookup is one hash and at most two
-// string comparisons, and put reuses the hash of the get that missed.
-// The empty string is never cached.
+// associative, safe for concurrent use without locks: a key hashes to a
+// pair of slots, each holding a pointer to an immutable entry; a new entry
+// goes to the first, pushing the pair's older entry to the second and the
+// one there out. Lookups are one hash and at most two string comparisons,
+// and put reuses the hash of the get that missed. Concurrent puts may lose
+// an entry, which only costs a later miss. The empty string is never cached.
+//
+// The workers of a Pseudonymizer share one per column, so a value one
+// worker has met is a hit for all.
 type wayCache[V any] struct {
 	seed  maphash.Seed
-	slots []waySlot[V]
+	slots []atomic.Pointer[wayEntry[V]]
 	mask  uint64
 }
 
-type waySlot[V any] struct {
+type wayEntry[V any] struct {
 	hash uint64
-	key  string // "" for an empty slot
+	key  string
 	val  V
 }
 
 // newWayCache returns a cache of size slots (a power of two, at least 2).
 func newWayCache[V any](size int) *wayCache[V] {
-	return &wayCache[V]{seed: maphash.MakeSeed(), slots: make([]waySlot[V], size), mask: uint64(size-1) &^ 1}
+	return &wayCache[V]{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[wayEntry[V]], size), mask: uint64(size-1) &^ 1}
 }
 
 // get looks k up and returns its hash for a following put.
@@ -67,25 +73,32 @@ func (c *wayCache[V]) get(k string) (v V, h uint64, ok bool) {
 	}
 	h = maphash.String(c.seed, k)
 	i := h & c.mask
-	s := &c.slots[i]
-	if s.hash == h && s.key == k {
-		return s.val, h, true
+	if e := c.slots[i].Load(); e != nil && e.hash == h && e.key == k {
+		return e.val, h, true
 	}
-	t := &c.slots[i+1]
-	if t.hash == h && t.key == k {
-		*s, *t = *t, *s
-		return s.val, h, true
+	if e := c.slots[i+1].Load(); e != nil && e.hash == h && e.key == k {
+		return e.val, h, true
 	}
 	return v, h, false
 }
 
 // put stores v under k, whose hash get returned; k must not alias memory
-// that changes, and must not be cached already.
+// that changes.
 func (c *wayCache[V]) put(k string, h uint64, v V) {
 	if k == "" {
 		return
 	}
 	i := h & c.mask
-	c.slots[i+1] = c.slots[i]
-	c.slots[i] = waySlot[V]{hash: h, key: k, val: v}
+	e := &wayEntry[V]{hash: h, key: k, val: v}
+	first := c.slots[i].Load()
+	if first == nil || (first.hash == h && first.key == k) {
+		c.slots[i].Store(e)
+		return
+	}
+	if second := c.slots[i+1].Load(); second != nil && second.hash == h && second.key == k {
+		c.slots[i+1].Store(e)
+		return
+	}
+	c.slots[i+1].Store(first)
+	c.slots[i].Store(e)
 }

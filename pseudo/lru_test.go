@@ -39,3 +39,30 @@ func TestWayCache(t *testing.T) {
 	require.LessOrEqual(t, found, 8)
 	require.GreaterOrEqual(t, found, 1)
 }
+
+// TestWayCacheConcurrent: under concurrent gets and puts (run with -race) a
+// hit always returns the value put under that key.
+func TestWayCacheConcurrent(t *testing.T) {
+	c := newWayCache[string](64)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- true }()
+			for i := 0; i < 20000; i++ {
+				k := strconv.Itoa(i % 300)
+				v, h, ok := c.get(k)
+				if ok {
+					if v != "v"+k {
+						t.Errorf("key %s: got %s", k, v)
+						return
+					}
+					continue
+				}
+				c.put(k, h, "v"+k)
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}

@@ -125,6 +125,8 @@ type Pseudonymizer struct {
 	subjFakes   bool      // fake-name columns take their names from the subject
 	unmentioned []string
 
+	caches []*wayCache[cached] // one per rule: raw value -> result, shared by the workers
+
 	seq  *Worker // the worker behind Transform
 	next int64   // row number of the next batch given to Transform
 
@@ -273,6 +275,12 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 	md := in.Metadata()
 	p.in = in
 	p.out = arrow.NewSchema(fields, &md)
+	p.caches = make([]*wayCache[cached], len(p.specs))
+	for i, c := range p.specs {
+		if a := c.rule.Action; a == ActionCode || a == ActionFakeName {
+			p.caches[i] = newWayCache[cached](cacheSlots)
+		}
+	}
 	p.sums = make([]ColumnSummary, len(p.specs))
 	for i, c := range p.specs {
 		p.sums[i] = ColumnSummary{Column: c.rule.Column, Action: c.rule.Action, Kind: c.rule.Kind}
@@ -313,10 +321,11 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 // fake-name columns whose subject is not valid.
 const cacheSize = 1 << 14
 
-// cacheSlots is the number of slots of a worker's per-column cache of
-// recent values (~100 bytes each, plus the value and its canonical form).
-// Repeats that miss here still hit the vault transaction's own cache.
-const cacheSlots = 1 << 15
+// cacheSlots is the number of slots of the per-column cache of recent
+// values that the workers share (8 bytes each, plus ~150 bytes for each
+// entry: the value, its canonical form and code). Repeats that miss here
+// still hit the vault transaction's own cache.
+const cacheSlots = 1 << 16
 
 // cached is what a worker remembers of a value it has met: its canonical
 // form and code (already linked), or why it is invalid.
@@ -349,7 +358,7 @@ type colScratch struct {
 	codes   []string
 	fakeIx  [][2]int // subject only: fictitious-name indexes of valid rows
 	sum     ColumnSummary
-	cache   *wayCache[cached] // raw value -> result, for repeated values
+	cache   *wayCache[cached] // raw value -> result, for repeated values (the Pseudonymizer's)
 	fakes   *genCache[[2]int] // canonical subject -> name indexes
 }
 
@@ -359,7 +368,7 @@ func (p *Pseudonymizer) NewWorker() *Worker {
 	faker, _ := NewFaker(p.opts.DomainSecret)
 	w := &Worker{p: p, coder: coder, faker: faker, cols: make([]colScratch, len(p.specs))}
 	for i := range w.cols {
-		w.cols[i].cache = newWayCache[cached](cacheSlots)
+		w.cols[i].cache = p.caches[i]
 		w.cols[i].fakes = newGenCache[[2]int](cacheSize)
 	}
 	return w

@@ -56,9 +56,8 @@ type wayCache[V any] struct {
 }
 
 type wayEntry[V any] struct {
-	hash uint64
-	key  string
-	val  V
+	key string
+	val V
 }
 
 // newWayCache returns a cache of size slots (a power of two, at least 2).
@@ -73,10 +72,10 @@ func (c *wayCache[V]) get(k string) (v V, h uint64, ok bool) {
 	}
 	h = maphash.String(c.seed, k)
 	i := h & c.mask
-	if e := c.slots[i].Load(); e != nil && e.hash == h && e.key == k {
+	if e := c.slots[i].Load(); e != nil && e.key == k {
 		return e.val, h, true
 	}
-	if e := c.slots[i+1].Load(); e != nil && e.hash == h && e.key == k {
+	if e := c.slots[i+1].Load(); e != nil && e.key == k {
 		return e.val, h, true
 	}
 	return v, h, false
@@ -89,13 +88,13 @@ func (c *wayCache[V]) put(k string, h uint64, v V) {
 		return
 	}
 	i := h & c.mask
-	e := &wayEntry[V]{hash: h, key: k, val: v}
+	e := &wayEntry[V]{key: k, val: v}
 	first := c.slots[i].Load()
-	if first == nil || (first.hash == h && first.key == k) {
+	if first == nil || first.key == k {
 		c.slots[i].Store(e)
 		return
 	}
-	if second := c.slots[i+1].Load(); second != nil && second.hash == h && second.key == k {
+	if second := c.slots[i+1].Load(); second != nil && second.key == k {
 		c.slots[i+1].Store(e)
 		return
 	}

@@ -2,7 +2,9 @@ package pseudo
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync/atomic"
+	"unsafe"
 )
 
 // genCache is a bounded cache in two generations: new entries go to the
@@ -41,29 +43,46 @@ func (c *genCache[V]) put(k string, v V) {
 
 // wayCache is a bounded cache in a fixed table of slots, two-way set
 // associative, safe for concurrent use without locks: a key hashes to a
-// pair of slots, each holding a pointer to an immutable entry; a new entry
-// goes to the first, pushing the pair's older entry to the second and the
-// one there out. Lookups are one hash and at most two string comparisons,
-// and put reuses the hash of the get that missed. Concurrent puts may lose
-// an entry, which only costs a later miss. The empty string is never cached.
+// pair of slots, each holding a pointer to an immutable entry, and a tag of
+// the key's hash for each, in one cache line, so a miss mostly costs one
+// memory access and a hit two (the entry holds a short key itself). A new
+// entry goes to the pair's first slot, pushing the older entry to the
+// second and the one there out. put reuses the hash of the get that missed.
+// Concurrent puts may lose an entry or leave a stale tag, which only costs
+// a later miss: a hit is always checked against the key. The empty string
+// is never cached.
 //
 // The workers of a Pseudonymizer share one per column, so a value one
 // worker has met is a hit for all.
 type wayCache[V any] struct {
 	seed  maphash.Seed
-	slots []atomic.Pointer[wayEntry[V]]
+	pairs []wayPair[V]
 	mask  uint64
 }
+
+// wayPair is two slots: tags holds the tag of slot 0 in its low 32 bits and
+// of slot 1 in its high 32 bits (0 for none).
+type wayPair[V any] struct {
+	tags atomic.Uint64
+	e    [2]atomic.Pointer[wayEntry[V]]
+}
+
+// wayKeyBytes is the length up to which an entry holds its key itself.
+const wayKeyBytes = 40
 
 type wayEntry[V any] struct {
 	key string
 	val V
+	buf [wayKeyBytes]byte
 }
 
 // newWayCache returns a cache of size slots (a power of two, at least 2).
 func newWayCache[V any](size int) *wayCache[V] {
-	return &wayCache[V]{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[wayEntry[V]], size), mask: uint64(size-1) &^ 1}
+	return &wayCache[V]{seed: maphash.MakeSeed(), pairs: make([]wayPair[V], size/2), mask: uint64(size/2 - 1)}
 }
+
+// tag returns the tag of hash h (never 0).
+func tag(h uint64) uint32 { return uint32(h>>32) | 1 }
 
 // get looks k up and returns its hash for a following put.
 func (c *wayCache[V]) get(k string) (v V, h uint64, ok bool) {
@@ -71,33 +90,36 @@ func (c *wayCache[V]) get(k string) (v V, h uint64, ok bool) {
 		return v, 0, false
 	}
 	h = maphash.String(c.seed, k)
-	i := h & c.mask
-	if e := c.slots[i].Load(); e != nil && e.key == k {
-		return e.val, h, true
+	p := &c.pairs[h&c.mask]
+	t, tg := p.tags.Load(), tag(h)
+	if uint32(t) == tg {
+		if e := p.e[0].Load(); e != nil && e.key == k {
+			return e.val, h, true
+		}
 	}
-	if e := c.slots[i+1].Load(); e != nil && e.key == k {
-		return e.val, h, true
+	if uint32(t>>32) == tg {
+		if e := p.e[1].Load(); e != nil && e.key == k {
+			return e.val, h, true
+		}
 	}
 	return v, h, false
 }
 
-// put stores v under k, whose hash get returned; k must not alias memory
-// that changes.
+// put stores v under a copy of k, whose hash get returned.
 func (c *wayCache[V]) put(k string, h uint64, v V) {
 	if k == "" {
 		return
 	}
-	i := h & c.mask
-	e := &wayEntry[V]{key: k, val: v}
-	first := c.slots[i].Load()
-	if first == nil || first.key == k {
-		c.slots[i].Store(e)
-		return
+	e := &wayEntry[V]{val: v}
+	if len(k) <= wayKeyBytes {
+		n := copy(e.buf[:], k)
+		e.key = unsafe.String(&e.buf[0], n)
+	} else {
+		e.key = strings.Clone(k)
 	}
-	if second := c.slots[i+1].Load(); second != nil && second.key == k {
-		c.slots[i+1].Store(e)
-		return
-	}
-	c.slots[i+1].Store(first)
-	c.slots[i].Store(e)
+	p := &c.pairs[h&c.mask]
+	t := p.tags.Load()
+	p.e[1].Store(p.e[0].Load())
+	p.e[0].Store(e)
+	p.tags.Store(uint64(tag(h)) | t<<32)
 }

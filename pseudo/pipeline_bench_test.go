@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -106,8 +107,15 @@ func BenchmarkPipelineParquet(b *testing.B) { benchmarkPipeline(b, "parquet") }
 
 // benchmarkPipeline measures the per-row CPU of the pipeline, without the
 // vault, for 1 and 2 workers.
+//
+// PSEUDOKIT_PIPELINE_CSV or PSEUDOKIT_PIPELINE_PARQUET name an input to use
+// instead (benchmarks/gen makes them; rows/s and cpu-ns/row then assume
+// pipelineRows rows, so scale them).
 func benchmarkPipeline(b *testing.B, format string) {
-	in := pipelineInput(b, format)
+	in := os.Getenv("PSEUDOKIT_PIPELINE_" + strings.ToUpper(format))
+	if in == "" {
+		in = pipelineInput(b, format)
+	}
 	for _, workers := range []int{1, 2} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			b.ReportAllocs()

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -574,16 +573,12 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	return nil
 }
 
-// remember caches a value's result.
-// Strings are copied (v and the canonical form, if kept, into one
-// allocation): v and a canonical form that equals it point into the batch's
-// Arrow buffer, and a cached alias would keep the whole buffer alive.
+// remember caches a value's result. The cache copies v, and a kept
+// canonical form is cloned: both may point into the batch's Arrow buffer,
+// and a cached alias would keep the whole buffer alive.
 func (w *Worker) remember(c *colScratch, v string, h uint64, r cached) {
-	both := make([]byte, 0, len(v)+len(r.canon))
-	both = append(append(both, v...), r.canon...)
-	s := unsafe.String(unsafe.SliceData(both), len(both))
-	r.canon = s[len(v):]
-	c.cache.put(s[:len(v)], h, r)
+	r.canon = strings.Clone(r.canon)
+	c.cache.put(v, h, r)
 }
 
 // code returns the code of a canonical identifier and links it.

@@ -321,15 +321,18 @@ func (p *Pseudonymizer) Transform(rec arrow.RecordBatch) (arrow.RecordBatch, err
 const cacheSize = 1 << 14
 
 // cacheSlots is the number of slots of the per-column cache of recent
-// values that the workers share (8 bytes each, plus ~100 bytes for each
-// entry and a copy of the value; the code is shared with the vault's
-// transaction). Repeats that miss here still hit the vault transaction's
-// own cache. 1<<17 measured ~25 MB more peak RSS on the 1M-row benchmark
-// (100,000 persons), too close to the 256 MB bound.
+// values that the workers share (12 bytes each, plus a 128-byte entry for
+// each value held, which includes the value if it is at most 40 bytes; the
+// code string is shared with the vault's transaction). Repeats that miss
+// here still hit the vault transaction's own cache. 1<<17 measured ~10 %
+// less CPU on the 1M-row re-run (100,000 persons) but ~25 MB more peak RSS,
+// too close to the 256 MB bound for Parquet.
 const cacheSlots = 1 << 16
 
-// cached is what a worker remembers of a value it has met: its canonical
-// form and code (already linked), or why it is invalid.
+// cached is what the workers remember of a value they have met: its
+// canonical form and code (already linked), or why it is invalid. It
+// depends only on the value (and the column's rule), never on which worker
+// or batch met it.
 type cached struct {
 	canon    string   // fake-name columns only (code columns need only the code)
 	code     string   // code columns

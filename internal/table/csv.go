@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -31,7 +32,7 @@ type CSVOptions struct {
 type CSVReader struct {
 	r      *csvio.Reader
 	schema *arrow.Schema
-	bs     []*array.StringBuilder
+	cols   []colBuf // the batch being read, one per column
 	rows   int
 	mem    memory.Allocator
 	lines  []int // first line of each row of the last batch
@@ -64,6 +65,15 @@ func NewCSVReader(r io.Reader, o CSVOptions) (*CSVReader, error) {
 	return &CSVReader{r: cr, schema: arrow.NewSchema(fields, nil), rows: rows, mem: mem}, nil
 }
 
+// colBuf collects one column's values for a batch: their bytes end to end
+// and Arrow string offsets. It is reused from batch to batch (cheaper than
+// appending through an Arrow builder value by value) and copied into
+// Allocator-owned buffers when the batch is complete.
+type colBuf struct {
+	data []byte
+	offs []int32
+}
+
 // Schema returns the schema: one string column per header field.
 func (r *CSVReader) Schema() *arrow.Schema { return r.schema }
 
@@ -89,10 +99,12 @@ func (r *CSVReader) Next() (arrow.RecordBatch, error) {
 	if r.done {
 		return nil, io.EOF
 	}
-	if r.bs == nil {
-		for range r.schema.Fields() {
-			r.bs = append(r.bs, array.NewStringBuilder(r.mem))
-		}
+	if r.cols == nil {
+		r.cols = make([]colBuf, len(r.schema.Fields()))
+	}
+	for i := range r.cols {
+		r.cols[i].data = r.cols[i].data[:0]
+		r.cols[i].offs = append(r.cols[i].offs[:0], 0)
 	}
 	r.first += int64(len(r.lines))
 	r.lines = r.lines[:0]
@@ -104,14 +116,15 @@ func (r *CSVReader) Next() (arrow.RecordBatch, error) {
 			break
 		}
 		if err != nil {
-			for _, b := range r.bs {
-				b.Release()
-			}
-			r.bs = nil
 			return nil, err
 		}
 		for i, f := range rec.Fields {
-			r.bs[i].BinaryBuilder.Append(f)
+			c := &r.cols[i]
+			c.data = append(c.data, f...)
+			if len(c.data) > math.MaxInt32 {
+				return nil, fmt.Errorf("row %d: column %d holds more than 2 GiB in a batch of %d rows (use smaller batches)", rec.Row, i+1, r.rows)
+			}
+			c.offs = append(c.offs, int32(len(c.data)))
 		}
 		r.lines = append(r.lines, rec.Line)
 		n++
@@ -122,9 +135,9 @@ func (r *CSVReader) Next() (arrow.RecordBatch, error) {
 	if n == 0 {
 		return nil, io.EOF
 	}
-	cols := make([]arrow.Array, len(r.bs))
-	for i, b := range r.bs {
-		cols[i] = b.NewArray()
+	cols := make([]arrow.Array, len(r.cols))
+	for i := range r.cols {
+		cols[i] = r.cols[i].array(r.mem, n)
 	}
 	rec := array.NewRecordBatch(r.schema, cols, int64(n))
 	for _, c := range cols {
@@ -133,12 +146,25 @@ func (r *CSVReader) Next() (arrow.RecordBatch, error) {
 	return rec, nil
 }
 
-// Close releases the builders.
+// array copies the column's n values into a new Arrow string array
+// allocated from mem.
+func (c *colBuf) array(mem memory.Allocator, n int) arrow.Array {
+	offs := memory.NewResizableBuffer(mem)
+	offs.Resize(arrow.Int32Traits.BytesRequired(n + 1))
+	copy(arrow.Int32Traits.CastFromBytes(offs.Bytes()), c.offs)
+	data := memory.NewResizableBuffer(mem)
+	data.Resize(len(c.data))
+	copy(data.Bytes(), c.data)
+	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{nil, offs, data}, nil, 0, 0)
+	offs.Release()
+	data.Release()
+	defer d.Release()
+	return array.NewStringData(d)
+}
+
+// Close releases the reader's buffers.
 func (r *CSVReader) Close() error {
-	for _, b := range r.bs {
-		b.Release()
-	}
-	r.bs = nil
+	r.cols = nil
 	return nil
 }
 
@@ -149,7 +175,17 @@ type CSVWriter struct {
 	schema *arrow.Schema
 	fields [][]byte
 	bufs   [][]byte
+	strs   []strCol
 	header bool
+}
+
+// strCol is a string column of the batch being written, for direct access.
+type strCol struct {
+	ok    bool // the column is an *array.String
+	nulls bool // it has nulls
+	a     *array.String
+	offs  []int32
+	data  []byte
 }
 
 // NewCSVWriter returns a writer of schema's columns to w in dialect d.
@@ -180,8 +216,29 @@ func (w *CSVWriter) Write(rec arrow.RecordBatch) error {
 		return errors.New("table: batch schema differs from the CSV writer's")
 	}
 	cols := rec.Columns()
+	// String columns are read in place (no copy, no type switch per value).
+	strs := w.strs[:0]
+	for _, c := range cols {
+		var s strCol
+		if a, ok := c.(*array.String); ok {
+			s = strCol{ok: true, offs: a.ValueOffsets(), nulls: a.NullN() > 0, a: a}
+			if b := a.Data().Buffers()[2]; b != nil {
+				s.data = b.Bytes()
+			}
+		}
+		strs = append(strs, s)
+	}
+	w.strs = strs
 	for row := 0; row < int(rec.NumRows()); row++ {
 		for i, c := range cols {
+			if s := &strs[i]; s.ok {
+				if s.nulls && s.a.IsNull(row) {
+					w.fields[i] = nil
+				} else {
+					w.fields[i] = s.data[s.offs[row]:s.offs[row+1]]
+				}
+				continue
+			}
 			w.fields[i] = w.appendValue(w.bufs[i][:0], c, row)
 			w.bufs[i] = w.fields[i][:0]
 		}
@@ -189,6 +246,8 @@ func (w *CSVWriter) Write(rec arrow.RecordBatch) error {
 			return err
 		}
 	}
+	clear(w.strs) // keep no reference to the batch
+	clear(w.fields)
 	return nil
 }
 

@@ -1,0 +1,68 @@
+package pseudo
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestWayCache(t *testing.T) {
+	c := newWayCache[int](8)
+	_, _, ok := c.get("")
+	require.False(t, ok, "the empty string is never cached")
+	c.put("", 0, 1)
+	_, _, ok = c.get("")
+	require.False(t, ok)
+	// Everything put is found until its pair of slots takes two newer keys;
+	// what is found is always what was put under that key.
+	for i := 0; i < 1000; i++ {
+		k := "k" + strconv.Itoa(i)
+		_, h, ok := c.get(k)
+		require.False(t, ok)
+		c.put(k, h, i)
+		v, _, ok := c.get(k)
+		require.True(t, ok)
+		require.Equal(t, i, v)
+		for j := 0; j <= i; j++ {
+			if v, _, ok := c.get("k" + strconv.Itoa(j)); ok {
+				require.Equal(t, j, v)
+			}
+		}
+	}
+	found := 0
+	for j := 0; j < 1000; j++ {
+		if _, _, ok := c.get("k" + strconv.Itoa(j)); ok {
+			found++
+		}
+	}
+	require.LessOrEqual(t, found, 8)
+	require.GreaterOrEqual(t, found, 1)
+}
+
+// TestWayCacheConcurrent: under concurrent gets and puts (run with -race) a
+// hit always returns the value put under that key.
+func TestWayCacheConcurrent(t *testing.T) {
+	c := newWayCache[string](64)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- true }()
+			for i := 0; i < 20000; i++ {
+				k := strconv.Itoa(i % 300)
+				v, h, ok := c.get(k)
+				if ok {
+					if v != "v"+k {
+						t.Errorf("key %s: got %s", k, v)
+						return
+					}
+					continue
+				}
+				c.put(k, h, "v"+k)
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}

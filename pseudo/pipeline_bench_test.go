@@ -1,0 +1,131 @@
+package pseudo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	synthdata "github.com/pseudokit/pseudokit/benchmarks/synth"
+	"github.com/pseudokit/pseudokit/internal/table"
+)
+
+// pipelineRows is the size of the pipeline benchmarks' input.
+const pipelineRows = 200_000
+
+// pipelineRules are benchmarks/run.sh's rules: fnr coded (the subject),
+// email coded, both names fictitious, the rest kept.
+var pipelineRules = &Rules{Version: 1, Columns: []ColumnRule{
+	{Column: "fnr", Action: ActionCode, Kind: KindNID, Subject: true},
+	{Column: "first_name", Action: ActionFakeName, Part: PartGiven},
+	{Column: "last_name", Action: ActionFakeName, Part: PartFamily},
+	{Column: "email", Action: ActionCode, Kind: KindEmail},
+}}
+
+// runPipeline runs FileJob's pipeline (reader, workers, ordered writer)
+// without a vault (nil Linker) and returns the output's SHA-256.
+func runPipeline(tb testing.TB, rules *Rules, in, format string, workers int) string {
+	tb.Helper()
+	j := &FileJob{Rules: rules, In: in, Out: "-", Workers: workers}
+	f, err := table.FormatOf(in, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	inp, err := openInput(j, f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer inp.close()
+	p, err := New(rules, Options{DomainSecret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	outSchema, err := p.Bind(inp.r.Schema())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := sha256.New()
+	w, err := newWriter(hashWriter{h}, outSchema, table.Format(format), inp, &p.rules)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := pump(context.Background(), inp, p, w, j); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cpuTime returns the process's CPU time so far (user and system), which
+// on shared cores is steadier than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type hashWriter struct{ h hash.Hash }
+
+func (w hashWriter) Write(p []byte) (int, error) { return w.h.Write(p) }
+
+func pipelineInput(tb testing.TB, format string) string {
+	tb.Helper()
+	g, err := synthdata.New(synthdata.Options{Rows: pipelineRows, Persons: 100_000, Seed: 42})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "in."+format)
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if format == "parquet" {
+		err = g.WriteParquet(f)
+	} else {
+		err = g.WriteCSV(f)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+func BenchmarkPipelineCSV(b *testing.B)     { benchmarkPipeline(b, "csv") }
+func BenchmarkPipelineParquet(b *testing.B) { benchmarkPipeline(b, "parquet") }
+
+// benchmarkPipeline measures the per-row CPU of the pipeline, without the
+// vault, for 1 and 2 workers.
+//
+// PSEUDOKIT_PIPELINE_CSV or PSEUDOKIT_PIPELINE_PARQUET name an input to use
+// instead (benchmarks/gen makes them; rows/s and cpu-ns/row then assume
+// pipelineRows rows, so scale them).
+func benchmarkPipeline(b *testing.B, format string) {
+	in := os.Getenv("PSEUDOKIT_PIPELINE_" + strings.ToUpper(format))
+	if in == "" {
+		in = pipelineInput(b, format)
+	}
+	for _, workers := range []int{1, 2} {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for range b.N {
+				runPipeline(b, pipelineRules, in, format, workers)
+			}
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(float64(pipelineRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(pipelineRows*b.N), "cpu-ns/row")
+		})
+	}
+}

@@ -79,11 +79,9 @@ func (v *Vault) GrantJob(ctx context.Context, domain string, e Entry) (*Grant, e
 		Withdrawn:    withdrawn,
 		Created:      time.Now().UTC().Truncate(time.Second),
 	}
-	in, err := v.Info()
-	if err != nil {
+	if g.Project, err = v.Project(); err != nil {
 		return nil, err
 	}
-	g.Project = in.Project
 	ident, err := v.JobIdentity(g.Job)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,9 @@ func TestRetention(t *testing.T) {
 	in, err := v.Info()
 	require.NoError(t, err)
 	assert.True(t, in.Retention.Equal(day))
+	got, err := v.Retention()
+	require.NoError(t, err)
+	assert.True(t, got.Equal(day), "Retention reads what Info does")
 	e := lastEntry(t, v)
 	assert.Equal(t, "retention", e.Action)
 	assert.Equal(t, "2031-12-31T00:00:00.000Z", e.Details["retention"])
@@ -29,6 +32,9 @@ func TestRetention(t *testing.T) {
 	in, err = v.Info()
 	require.NoError(t, err)
 	assert.True(t, in.Retention.IsZero())
+	got, err = v.Retention()
+	require.NoError(t, err)
+	assert.True(t, got.IsZero())
 }
 
 func TestVerify(t *testing.T) {
@@ -214,4 +220,21 @@ func TestDestroy(t *testing.T) {
 	_, live := newVault(t)
 	_, err = VerifyFile(ctx, live, VerifyOptions{})
 	require.ErrorIs(t, err, ErrNotDestroyed)
+}
+
+func TestAccessors(t *testing.T) {
+	v, _ := newVault(t)
+	in, err := v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, in.VaultID, v.ID())
+	seq, err := v.LastSeq()
+	require.NoError(t, err)
+	assert.Equal(t, in.LogLastSeq, seq)
+	p, err := v.Project()
+	require.NoError(t, err)
+	assert.Equal(t, in.Project, p)
+	require.NoError(t, v.Append(Entry{Action: "test", Purpose: "x"}))
+	seq2, err := v.LastSeq()
+	require.NoError(t, err)
+	assert.Equal(t, seq+1, seq2)
 }

@@ -315,11 +315,11 @@ func (rc *Receipt) logDetails() map[string]any {
 }
 
 func lastSeq(v *keyvault.Vault) int64 {
-	in, err := v.Info()
+	seq, err := v.LastSeq()
 	if err != nil {
 		return 0
 	}
-	return in.LogLastSeq
+	return seq
 }
 
 func osUser() string {

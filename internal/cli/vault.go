@@ -116,9 +116,9 @@ func pluginUI(e *Env) *plugin.ClientUI {
 
 // warnRetention warns when the vault is past its retention date.
 func warnRetention(e *Env, v *keyvault.Vault) {
-	in, err := v.Info()
-	if err == nil && !in.Retention.IsZero() && time.Now().After(in.Retention) {
-		fmt.Fprintf(e.Stderr, "pseudokit: warning: the vault's retention date %s has passed: the key should be destroyed ('pseudokit vault destroy')\n", in.Retention.Format("2006-01-02"))
+	t, err := v.Retention()
+	if err == nil && !t.IsZero() && time.Now().After(t) {
+		fmt.Fprintf(e.Stderr, "pseudokit: warning: the vault's retention date %s has passed: the key should be destroyed ('pseudokit vault destroy')\n", t.Format("2006-01-02"))
 	}
 }
 

@@ -78,10 +78,7 @@ func Import(ctx context.Context, v *keyvault.Vault, paths []string, o ImportOpti
 	if len(paths) == 0 {
 		return nil, errors.New("no link files to import")
 	}
-	in, err := v.Info()
-	if err != nil {
-		return nil, err
-	}
+	vaultID := v.ID()
 	var h LinkHeader
 	for i, p := range paths {
 		ph, err := headerOf(p)
@@ -89,8 +86,8 @@ func Import(ctx context.Context, v *keyvault.Vault, paths []string, o ImportOpti
 			return nil, err
 		}
 		switch {
-		case ph.VaultID != in.VaultID:
-			return nil, fmt.Errorf("%s: made for another vault (id %s, this is %s)", p, ph.VaultID, in.VaultID)
+		case ph.VaultID != vaultID:
+			return nil, fmt.Errorf("%s: made for another vault (id %s, this is %s)", p, ph.VaultID, vaultID)
 		case i > 0 && ph != h:
 			return nil, fmt.Errorf("%s: belongs to job %s, but %s to job %s: import one job at a time", p, ph.Job, paths[0], h.Job)
 		}
@@ -166,7 +163,7 @@ func Import(ctx context.Context, v *keyvault.Vault, paths []string, o ImportOpti
 		return nil, err
 	}
 	res.NewLinks, res.ExistingLinks = tx.Counts()
-	if res.LogSeq, err = lastSeq(v); err != nil {
+	if res.LogSeq, err = v.LastSeq(); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -220,12 +217,4 @@ func granted(v *keyvault.Vault, h LinkHeader) error {
 		}
 	}
 	return fmt.Errorf("%w: job %s in domain %s", ErrNotGranted, h.Job, h.Domain)
-}
-
-func lastSeq(v *keyvault.Vault) (int64, error) {
-	in, err := v.Info()
-	if err != nil {
-		return 0, err
-	}
-	return in.LogLastSeq, nil
 }

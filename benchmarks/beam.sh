@@ -29,7 +29,7 @@ echo "generating $ROWS rows in $FILES files from $PERSONS persons ..."
 per=$((ROWS / FILES))
 for ((i = 0; i < FILES; i++)); do
 	mkdir -p "$work/data/part=$i"
-	"$work/gen" -rows "$per" -persons "$PERSONS" -seed $((i + 1)) -o "$work/data/part=$i/data.csv" 2>/dev/null
+	"$work/gen" -rows "$per" -persons "$PERSONS" -seed 1 -row-seed $((i + 1)) -o "$work/data/part=$i/data.csv" 2>/dev/null
 done
 {
 	head -n1 "$work/data/part=0/data.csv"

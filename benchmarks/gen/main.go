@@ -24,6 +24,7 @@ func main() {
 	rows := flag.Int64("rows", 1_000_000, "number of data rows")
 	persons := flag.Int("persons", 100_000, "number of distinct persons rows are drawn from")
 	seed := flag.Uint64("seed", 1, "seed of the random choices (same seed, same file)")
+	rowSeed := flag.Uint64("row-seed", 0, "seed of the rows' draws alone (default: -seed); files with one -seed and different -row-seed share their persons")
 	format := flag.String("format", "", "csv or parquet (default: from the -o file name, else csv)")
 	out := flag.String("o", "-", "output `FILE` (- is standard output)")
 	quiet := flag.Bool("q", false, "do not report the rate on standard error")
@@ -38,15 +39,15 @@ func main() {
 			*format = "parquet"
 		}
 	}
-	if err := run(*rows, *persons, *seed, *format, *out, *quiet); err != nil {
+	if err := run(*rows, *persons, *seed, *rowSeed, *format, *out, *quiet); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rows int64, persons int, seed uint64, format, out string, quiet bool) error {
+func run(rows int64, persons int, seed, rowSeed uint64, format, out string, quiet bool) error {
 	start := time.Now()
-	g, err := synth.New(synth.Options{Rows: rows, Persons: persons, Seed: seed})
+	g, err := synth.New(synth.Options{Rows: rows, Persons: persons, Seed: seed, RowSeed: rowSeed})
 	if err != nil {
 		return err
 	}

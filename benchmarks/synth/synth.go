@@ -98,6 +98,10 @@ type Options struct {
 	Rows    int64  // number of data rows
 	Persons int    // size of the person pool (default 100,000)
 	Seed    uint64 // seed of everything random
+	// RowSeed, if not 0, seeds the draws of rows apart from the pool: files
+	// made with one Seed and different RowSeeds share their persons, as
+	// the partitions of one registry extract do.
+	RowSeed uint64
 }
 
 // Generator draws rows from a pool.
@@ -119,7 +123,11 @@ func New(o Options) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Generator{pool: pool, rng: rand.New(rand.NewPCG(o.Seed, 1)), rows: o.Rows}, nil
+	rowSeed := o.RowSeed
+	if rowSeed == 0 {
+		rowSeed = o.Seed
+	}
+	return &Generator{pool: pool, rng: rand.New(rand.NewPCG(rowSeed, 1)), rows: o.Rows}, nil
 }
 
 // row draws the next row's person, diagnosis and measurement (tenths).

@@ -65,7 +65,7 @@ func dataset(t *testing.T, n int, rows int64) []string {
 	dir := t.TempDir()
 	var paths []string
 	for i := range n {
-		g, err := synth.New(synth.Options{Rows: rows, Persons: 300, Seed: uint64(i + 1)})
+		g, err := synth.New(synth.Options{Rows: rows, Persons: 300, Seed: 1, RowSeed: uint64(i + 1)})
 		require.NoError(t, err)
 		var b bytes.Buffer
 		require.NoError(t, g.WriteCSV(&b))

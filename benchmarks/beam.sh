@@ -72,9 +72,9 @@ for cores in 1 2; do
 	rm -f "$work/job.grant"
 	"$work/pseudokit" vault job "${unlock[@]}" --recipient "$recipient" --purpose bench --out "$work/job.grant" 2>/dev/null
 	rm -rf "$work/out" "$work/links"
-	measure "beam/prism pseudonymize, GOMAXPROCS=$cores" env GOMAXPROCS=$cores "$work/pseudokit-beam" pseudonymize \
+	measure "beam/prism pseudonymize, GOMAXPROCS=$cores --workers $cores" env GOMAXPROCS=$cores "$work/pseudokit-beam" pseudonymize \
 		--input "$work/data/*/*.csv" --output "$work/out" --links "$work/links" --rules "$work/rules.yaml" \
-		--grant "$work/job.grant" --identity "$work/worker.key"
+		--grant "$work/job.grant" --identity "$work/worker.key" --workers $cores
 	measure "  + vault import of its link files" "$work/pseudokit" vault import "${unlock[@]}" "$work/links"
 done
 measure "CLI kcheck, one file (3 QIs)" "$work/pseudokit" kcheck --json --qi birth_year,sex,postcode "$work/all.csv"

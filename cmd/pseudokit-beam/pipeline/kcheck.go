@@ -10,16 +10,13 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/fileio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 
 	"github.com/pseudokit/pseudokit/anonymize"
 )
 
 func init() {
-	register.DoFn3x1[context.Context, fileio.FileMetadata, func(string, int64), error](&kcheckFn{})
-	register.Function2x1(joinCount)
+	register.DoFn3x1[context.Context, fileio.FileMetadata, func(string), error](&kcheckFn{})
 	register.DoFn3x1[context.Context, int, func(*string) bool, error](&kreportFn{})
-	register.Emitter2[string, int64]()
 }
 
 // KCheckOptions configure KCheck.
@@ -37,9 +34,12 @@ type KCheckOptions struct {
 
 // KCheck adds the k-anonymity measurement of o.Input to the pipeline: each
 // file's combinations of quasi-identifier (and sensitive) values are
-// counted where the file is, the counts are summed per combination across
-// files, and one worker computes the report from the merged table, so the
-// report is the one pseudokit kcheck gives for all files together.
+// counted where the file is, and one worker sums the counts per
+// combination across files and computes the report from the merged table,
+// so the report is the one pseudokit kcheck gives for all files together.
+// Counts travel as chunks of up to chunkCombos combinations: a runner moves
+// a few large elements much faster than one element per combination
+// (measured on Prism: see docs/beam.md).
 func KCheck(s beam.Scope, o KCheckOptions) error {
 	s = s.Scope("pseudokit.KCheck")
 	if o.Input == "" || o.Output == "" || len(o.QI) == 0 {
@@ -52,9 +52,8 @@ func KCheck(s beam.Scope, o KCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	counts := stats.SumPerKey(s, beam.ParDo(s, &kcheckFn{QI: o.QI, Sensitive: o.Sensitive}, files))
-	joined := beam.ParDo(s, joinCount, counts)
-	grouped := beam.GroupByKey(s, beam.AddFixedKey(s, joined))
+	chunks := beam.ParDo(s, &kcheckFn{QI: o.QI, Sensitive: o.Sensitive}, files)
+	grouped := beam.GroupByKey(s, beam.AddFixedKey(s, chunks))
 	beam.ParDo0(s, &kreportFn{Columns: len(o.QI) + len(o.Sensitive), QI: o.QI, Sensitive: o.Sensitive, K: o.K, L: o.L, Output: o.Output}, grouped)
 	return nil
 }
@@ -63,9 +62,13 @@ type kcheckFn struct {
 	QI, Sensitive []string
 }
 
-// ProcessElement counts one file's combinations and emits each with its
-// count, keyed by the values (length-prefixed, so any text is safe).
-func (f *kcheckFn) ProcessElement(ctx context.Context, m fileio.FileMetadata, emit func(string, int64)) error {
+// chunkCombos bounds the combinations in one element (a few MB).
+var chunkCombos = 1 << 16
+
+// ProcessElement counts one file's combinations and emits them in chunks:
+// each combination as its values (length-prefixed, so any text is safe)
+// and its count.
+func (f *kcheckFn) ProcessElement(ctx context.Context, m fileio.FileMetadata, emit func(string)) error {
 	in, clean, err := stageIn(ctx, m.Path)
 	if err != nil {
 		return err
@@ -75,23 +78,23 @@ func (f *kcheckFn) ProcessElement(ctx context.Context, m fileio.FileMetadata, em
 	if err != nil {
 		return err
 	}
-	var key []byte
+	var chunk []byte
 	for i, n := range t.Counts {
-		key = key[:0]
 		for c := range t.Columns {
 			v := t.Values[c][t.Codes[c][i]]
-			key = binary.AppendUvarint(key, uint64(len(v)))
-			key = append(key, v...)
+			chunk = binary.AppendUvarint(chunk, uint64(len(v)))
+			chunk = append(chunk, v...)
 		}
-		emit(string(key), n)
+		chunk = binary.AppendVarint(chunk, n)
+		if (i+1)%chunkCombos == 0 {
+			emit(string(chunk))
+			chunk = chunk[:0]
+		}
+	}
+	if len(chunk) > 0 {
+		emit(string(chunk))
 	}
 	return nil
-}
-
-// joinCount puts a combination's total after its key, so that all can be
-// gathered on one worker as plain strings.
-func joinCount(key string, n int64) string {
-	return string(binary.AppendVarint([]byte(key), n))
 }
 
 type kreportFn struct {
@@ -101,27 +104,45 @@ type kreportFn struct {
 	Output        string
 }
 
-func (f *kreportFn) ProcessElement(ctx context.Context, _ int, combos func(*string) bool) error {
-	var all []string
+func (f *kreportFn) ProcessElement(ctx context.Context, _ int, chunks func(*string) bool) error {
+	merged := map[string]int64{}
 	var c string
-	for combos(&c) {
-		all = append(all, c)
+	for chunks(&c) {
+		b := []byte(c)
+		for len(b) > 0 {
+			start := b
+			for col := 0; col < f.Columns; col++ {
+				n, w := binary.Uvarint(b)
+				if w <= 0 || uint64(len(b)-w) < n {
+					return fmt.Errorf("kcheck: damaged combination")
+				}
+				b = b[w+int(n):]
+			}
+			key := start[:len(start)-len(b)]
+			count, w := binary.Varint(b)
+			if w <= 0 {
+				return fmt.Errorf("kcheck: damaged count")
+			}
+			b = b[w:]
+			merged[string(key)] += count
+		}
 	}
 	// The order of the merged table's rows must not depend on the runner.
-	sort.Strings(all)
+	keys := make([]string, 0, len(merged))
+	for k := range merged {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	t := &anonymize.Table{Columns: append(append([]string(nil), f.QI...), f.Sensitive...), QI: len(f.QI),
 		Values: make([][]string, f.Columns), Codes: make([][]uint32, f.Columns)}
 	dicts := make([]map[string]uint32, f.Columns)
 	for i := range dicts {
 		dicts[i] = map[string]uint32{}
 	}
-	for _, s := range all {
-		b := []byte(s)
+	for _, k := range keys {
+		b := []byte(k)
 		for col := 0; col < f.Columns; col++ {
 			n, w := binary.Uvarint(b)
-			if w <= 0 || uint64(len(b)-w) < n {
-				return fmt.Errorf("kcheck: damaged combination key")
-			}
 			v := string(b[w : w+int(n)])
 			b = b[w+int(n):]
 			code, ok := dicts[col][v]
@@ -132,12 +153,8 @@ func (f *kreportFn) ProcessElement(ctx context.Context, _ int, combos func(*stri
 			}
 			t.Codes[col] = append(t.Codes[col], code)
 		}
-		count, w := binary.Varint(b)
-		if w <= 0 || w != len(b) {
-			return fmt.Errorf("kcheck: damaged count")
-		}
-		t.Counts = append(t.Counts, count)
-		t.Rows += count
+		t.Counts = append(t.Counts, merged[k])
+		t.Rows += merged[k]
 	}
 	r := t.Report(anonymize.ReportOptions{K: f.K, L: f.L})
 	out, err := json.MarshalIndent(r, "", "  ")

@@ -1,0 +1,281 @@
+package keyvault
+
+import (
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// linkBatch is how many new links Tx.Link queues before it writes them with
+// multi-row statements. A variable only so that tests can exercise batch
+// boundaries.
+var linkBatch = 256
+
+// queue records a link to be written at the next flush. Called with t.mu
+// held, for an identifier that is neither in t.seen nor withdrawn.
+func (t *Tx) queue(idx [idxLen]byte, kind, canonical, code string) error {
+	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
+	start := len(t.arena)
+	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
+	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealed: t.arena[start:len(t.arena):len(t.arena)]})
+	// Not remember: an entry evicted before the flush would send a repeat
+	// of the identifier to SQLite, which does not have it yet. flush
+	// evicts instead.
+	t.seen[idx] = code
+	if len(t.pend) >= linkBatch {
+		return t.flush()
+	}
+	return nil
+}
+
+// flush writes the queued links. An error fails the transaction: every
+// later call returns it, and Commit rolls back. Called with t.mu held.
+func (t *Tx) flush() error {
+	if t.err != nil {
+		return t.err
+	}
+	if len(t.pend) == 0 {
+		return nil
+	}
+	err := t.writePending()
+	clear(t.arena)
+	t.arena = t.arena[:0]
+	clear(t.pend)
+	t.pend = t.pend[:0]
+	for len(t.seen) > maxSeen {
+		for k := range t.seen {
+			delete(t.seen, k)
+			break
+		}
+	}
+	if err != nil {
+		t.err = err
+	}
+	return err
+}
+
+// writePending inserts the queued links, or verifies them where the vault
+// already has them, and updates the counts. Like the unbatched path it
+// inserts first while most links of the run were new and probes first
+// while most already existed.
+func (t *Tx) writePending() error {
+	ps := t.pend
+	// Key order gives the inserts some locality in the links B-tree.
+	slices.SortFunc(ps, func(a, b pendingLink) int { return strings.Compare(a.code, b.code) })
+	if t.existing > t.newLinks {
+		if err := t.probe(ps); err != nil {
+			return err
+		}
+		var missing []pendingLink
+		for i := range ps {
+			if !ps[i].found {
+				missing = append(missing, ps[i])
+			} else if err := t.check(&ps[i]); err != nil {
+				return err
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		n, err := t.insertRows(missing)
+		if err != nil {
+			return err
+		}
+		t.newLinks += n
+		if n == len(missing) {
+			return nil
+		}
+		ps = missing
+	} else {
+		n, err := t.insertRows(ps)
+		if err != nil {
+			return err
+		}
+		t.newLinks += n
+		if n == len(ps) {
+			return nil
+		}
+	}
+	// Some links were not inserted: their identifier or their code is
+	// already there.
+	if err := t.probe(ps); err != nil {
+		return err
+	}
+	for i := range ps {
+		p := &ps[i]
+		if !p.found {
+			return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, p.code, t.domain.info.Name)
+		}
+		if p.row.created == t.seq && p.row.code == p.code && p.row.state == LinkActive {
+			continue // inserted now, or earlier in this transaction
+		}
+		if err := t.check(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check compares a queued link with the stored link of its identifier, and
+// counts it as existing if they agree.
+func (t *Tx) check(p *pendingLink) error {
+	switch {
+	case p.row.state != LinkActive:
+		// Not expected: Begin loaded the withdrawn links and Link refused
+		// them.
+		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrWithdrawn, p.kind, t.domain.info.Name)
+	case p.row.code != p.code:
+		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, p.kind, t.domain.info.Name)
+	}
+	if p.row.created != t.seq {
+		t.existing++
+	}
+	return nil
+}
+
+// chunks splits n into powers of two no larger than linkBatch, largest
+// first, so that a few prepared statements serve every size.
+func chunk(n int) int {
+	c := 1
+	for c*2 <= n && c*2 <= linkBatch {
+		c *= 2
+	}
+	return c
+}
+
+// insertRows inserts links with multi-row statements and returns how many
+// rows were inserted; rows whose identifier or code is already in the
+// domain are skipped (ON CONFLICT DO NOTHING).
+func (t *Tx) insertRows(ps []pendingLink) (int, error) {
+	total := 0
+	for len(ps) > 0 {
+		c := chunk(len(ps))
+		st, err := t.stmt(t.insN, c, insertSQL)
+		if err != nil {
+			return total, err
+		}
+		args := t.args[:0]
+		for i := range ps[:c] {
+			p := &ps[i]
+			args = append(args, p.code, p.kind, p.idx[:], p.sealed)
+		}
+		t.args = args
+		res, err := st.ExecContext(t.ctx, args...)
+		clear(args)
+		if err != nil {
+			return total, t.fail(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, t.fail(err)
+		}
+		total += int(n)
+		ps = ps[c:]
+	}
+	return total, nil
+}
+
+// probe reads the stored links of the identifiers of ps, setting found and
+// row.
+func (t *Tx) probe(ps []pendingLink) error {
+	for i := range ps {
+		ps[i].found = false
+	}
+	for rest := ps; len(rest) > 0; {
+		c := chunk(len(rest))
+		st, err := t.stmt(t.probeN, c, probeSQL)
+		if err != nil {
+			return err
+		}
+		args := t.args[:0]
+		for i := range rest[:c] {
+			args = append(args, rest[i].idx[:])
+		}
+		t.args = args
+		rows, err := st.QueryContext(t.ctx, args...)
+		clear(args)
+		if err != nil {
+			return t.fail(err)
+		}
+		got := t.probeBuf[:0]
+		for rows.Next() {
+			var r linkRow
+			var idx []byte
+			if err := rows.Scan(&idx, &r.code, &r.state, &r.created); err != nil {
+				rows.Close()
+				return t.fail(err)
+			}
+			if len(idx) != idxLen {
+				rows.Close()
+				return corruptf("link %s in domain %s has a %d-byte index", r.code, t.domain.info.Name, len(idx))
+			}
+			r.idx = [idxLen]byte(idx)
+			got = append(got, r)
+		}
+		if err := rows.Close(); err != nil {
+			return t.fail(err)
+		}
+		if err := rows.Err(); err != nil {
+			return t.fail(err)
+		}
+		t.probeBuf = got
+		for i := range rest[:c] {
+			p := &rest[i]
+			for _, r := range got {
+				if r.idx == p.idx {
+					p.found, p.row = true, r
+					break
+				}
+			}
+		}
+		rest = rest[c:]
+	}
+	return nil
+}
+
+const (
+	insertSQL = iota
+	probeSQL
+)
+
+// stmt returns the prepared statement of kind for n rows.
+func (t *Tx) stmt(cache map[int]*sql.Stmt, n, kind int) (*sql.Stmt, error) {
+	if st := cache[n]; st != nil {
+		return st, nil
+	}
+	var b strings.Builder
+	switch kind {
+	case insertSQL:
+		// The domain id and the sequence number, shared by all rows, are
+		// integers written into the statement (prepared per transaction):
+		// modernc's bind looks up the name of every parameter, which
+		// costs a scan of the numbered ones.
+		b.WriteString(`INSERT OR IGNORE INTO links (domain, code, kind, idx, sealed, state, created) VALUES `)
+		row := fmt.Sprintf("(%d, ?, ?, ?, ?, 'active', %d)", t.domain.id, t.seq)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(row)
+		}
+	case probeSQL:
+		// Without INDEXED BY, SQLite (which has no statistics) scans
+		// the domain's part of the primary key for an IN list.
+		fmt.Fprintf(&b, `SELECT idx, code, state, created FROM links INDEXED BY sqlite_autoindex_links_2
+			WHERE domain = %d AND idx IN (`, t.domain.id)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('?')
+		}
+		b.WriteString(`)`)
+	}
+	st, err := t.tx.PrepareContext(t.ctx, b.String())
+	if err != nil {
+		return nil, t.fail(err)
+	}
+	cache[n] = st
+	return st, nil
+}

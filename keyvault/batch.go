@@ -122,9 +122,8 @@ func (t *Tx) writePending() error {
 func (t *Tx) check(p *pendingLink) error {
 	switch {
 	case p.row.state != LinkActive:
-		// Not expected: Begin loaded the withdrawn links and Link refused
-		// them.
-		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrWithdrawn, p.kind, t.domain.info.Name)
+		// Link refused the person if the link had its tombstone.
+		return fmt.Errorf("%w: %w: withdrawn link %s in domain %s has no tombstone", ErrCorrupt, ErrWithdrawn, p.row.code, t.domain.info.Name)
 	case p.row.code != p.code:
 		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, p.kind, t.domain.info.Name)
 	}

@@ -27,8 +27,8 @@ const (
 	// versions only add things older readers of the same major version can
 	// safely ignore; see docs/vault-format.md for the rules. Minor 1 added
 	// the withdrawal tombstones (table withdrawn), slot-id counter, age key
-	// slots and destruction records; minor 2 the index links_withdrawn.
-	FormatMinor = 2
+	// slots and destruction records.
+	FormatMinor = 1
 )
 
 // schemaV1 is the DDL of format version 1.0. Create executes it and then
@@ -102,11 +102,6 @@ var schemaV1Minor = [][]string{
 	idx     BLOB PRIMARY KEY NOT NULL,
 	created INTEGER NOT NULL
 ) WITHOUT ROWID`},
-	// The withdrawn links of a domain, read at Begin so that Tx.Link can
-	// refuse them without asking SQLite (and so write links in batches).
-	// Partial: it holds only the few withdrawn links, and costs an insert
-	// of an active link nothing.
-	2: {`CREATE INDEX links_withdrawn ON links (domain, idx) WHERE state <> 'active'`},
 }
 
 // schemaFor returns the DDL of format version 1.minor (minor is clamped to

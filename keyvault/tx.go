@@ -57,11 +57,7 @@ type Tx struct {
 	newLinks int
 	existing int
 
-	// Links of keyed runs are written in batches (see Tx.Link); batched is
-	// false when the domain's withdrawn links could not be loaded, and
-	// then every Link goes to SQLite at once.
-	batched  bool
-	gone     map[[idxLen]byte]struct{} // this domain's withdrawn links; nil if there are none
+	// Links are written in batches (see Tx.Link and batch.go).
 	pend     []pendingLink
 	arena    []byte            // sealed identifiers of pend
 	insN     map[int]*sql.Stmt // multi-row INSERT by number of rows
@@ -118,7 +114,8 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 		releaseConn(conn)
 		return nil, err
 	}
-	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index), seen: map[[idxLen]byte]string{}}
+	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index), seen: map[[idxLen]byte]string{},
+		insN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}}
 	if err := t.prepare(); err != nil {
 		t.close()
 		tx.Rollback()
@@ -194,50 +191,7 @@ func (t *Tx) prepare() error {
 		}
 		t.tomb[[idxLen]byte(b)] = struct{}{}
 	}
-	if err := rows.Err(); err != nil {
-		return classify(err)
-	}
-	return t.loadWithdrawnLinks()
-}
-
-// loadWithdrawnLinks reads the keyed indexes of the domain's withdrawn
-// links, so that Link can refuse them without asking SQLite and so write
-// new links in batches. A vault withdrawn by format 1.0 (or by hand) may
-// have withdrawn links without a tombstone.
-func (t *Tx) loadWithdrawnLinks() error {
-	var n int
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'links_withdrawn'`).Scan(&n); err != nil {
-		return classify(err)
-	}
-	if n == 0 {
-		// Not expected (Open upgrades to 1.2), but without the index the
-		// look-up would read the whole domain: link one by one instead.
-		return nil
-	}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT idx FROM links INDEXED BY links_withdrawn WHERE domain = ? AND state <> 'active'`, t.domain.id)
-	if err != nil {
-		return classify(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return classify(err)
-		}
-		if len(b) != idxLen {
-			return corruptf("withdrawn link has a %d-byte index", len(b))
-		}
-		if t.gone == nil {
-			t.gone = map[[idxLen]byte]struct{}{}
-		}
-		t.gone[[idxLen]byte(b)] = struct{}{}
-	}
-	if err := rows.Err(); err != nil {
-		return classify(err)
-	}
-	t.batched = true
-	t.insN, t.probeN = map[int]*sql.Stmt{}, map[int]*sql.Stmt{}
-	return nil
+	return classify(rows.Err())
 }
 
 // tombstoned reports whether idx has a withdrawal tombstone.
@@ -410,48 +364,14 @@ func (t *Tx) Link(kind, canonical, code string) error {
 	if t.tombstoned(idx) {
 		return t.withdrawn(kind)
 	}
-	if t.batched {
-		// Withdrawals are known from memory, so the link can wait for the
-		// next batch: a conflict found then fails the transaction.
-		if _, ok := t.gone[idx]; ok {
-			return t.withdrawn(kind)
-		}
-		if err := t.ctx.Err(); err != nil {
-			return t.fail(err)
-		}
-		return t.queue(idx, kind, canonical, code)
+	// The withdrawal is known from memory (Withdraw gives every withdrawn
+	// link a tombstone, and Verify reports a withdrawn link without one as
+	// damage), so the link can wait for the next batch; a conflict found
+	// then fails the transaction.
+	if err := t.ctx.Err(); err != nil {
+		return t.fail(err)
 	}
-	// Insert first when most links of this run were new (a first run), look
-	// up first when most were already there (a re-run): each order saves a
-	// statement in its common case.
-	probeFirst := t.existing > t.newLinks
-	if !probeFirst {
-		if inserted, err := t.insert(idx, kind, canonical, code); err != nil || inserted {
-			return err
-		}
-	}
-	c, state, found, old, err := t.lookup(idx)
-	if err != nil {
-		return err
-	}
-	if !found && probeFirst {
-		if inserted, err := t.insert(idx, kind, canonical, code); err != nil || inserted {
-			return err
-		}
-	}
-	switch {
-	case !found:
-		return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, code, t.domain.info.Name)
-	case state != LinkActive:
-		return t.withdrawn(kind)
-	case c != code:
-		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
-	}
-	if old {
-		t.existing++
-	}
-	t.remember(idx, code)
-	return nil
+	return t.queue(idx, kind, canonical, code)
 }
 
 // Assign returns the code already linked to (kind, canonical) in the

@@ -10,8 +10,7 @@ import (
 // lowest format minor version a program must implement to write to the
 // vault. Minor 1 introduced it (together with the withdrawal tombstones,
 // which a writer must respect); a program whose FormatMinor is lower
-// refuses to open the vault ([VersionError]). Minor 2 does not raise it: its
-// index is kept up to date by SQLite whoever writes.
+// refuses to open the vault ([VersionError]).
 const writerMinor = 1
 
 // upgrade brings a vault of an older minor version of format 1 up to
@@ -35,21 +34,16 @@ func upgrade(ctx context.Context, q queryer, k *keys, vaultID []byte, actor stri
 			}
 		}
 	}
-	type stmt struct {
+	// 1.1: the slot-id counter (1.0 never removed slots, so max(id)+1 is
+	// the next unused id) and the writer minor version.
+	for _, stmt := range []struct {
 		sql  string
 		args []any
-	}
-	var stmts []stmt
-	if minor < 1 {
-		// 1.1: the slot-id counter (1.0 never removed slots, so max(id)+1
-		// is the next unused id) and the writer minor version.
-		stmts = append(stmts,
-			stmt{`INSERT OR REPLACE INTO meta (key, value) VALUES ('next_slot_id', (SELECT COALESCE(max(id), 0) + 1 FROM slots))`, nil},
-			stmt{`INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_minor', ?)`, []any{int64(writerMinor)}})
-	}
-	// 1.2 only adds an index (the DDL above); writer_minor stays 1.
-	stmts = append(stmts, stmt{`UPDATE meta SET value = ? WHERE key = 'format_minor'`, []any{int64(FormatMinor)}})
-	for _, stmt := range stmts {
+	}{
+		{`INSERT OR REPLACE INTO meta (key, value) VALUES ('next_slot_id', (SELECT COALESCE(max(id), 0) + 1 FROM slots))`, nil},
+		{`INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_minor', ?)`, []any{int64(writerMinor)}},
+		{`UPDATE meta SET value = ? WHERE key = 'format_minor'`, []any{int64(FormatMinor)}},
+	} {
 		if _, err := q.ExecContext(ctx, stmt.sql, stmt.args...); err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package keyvault
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,7 +41,7 @@ func TestUpgradeFrom10(t *testing.T) {
 	n := len(es)
 	assert.Equal(t, "upgrade", es[n-2].Action)
 	assert.Equal(t, "1.0", es[n-2].Details["from"])
-	assert.Equal(t, fmt.Sprintf("1.%d", FormatMinor), es[n-2].Details["to"])
+	assert.Equal(t, "1.1", es[n-2].Details["to"])
 	assert.Equal(t, "unlock", es[n-1].Action)
 	rep, err := v.Verify(t.Context(), VerifyOptions{})
 	require.NoError(t, err)

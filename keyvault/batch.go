@@ -1,6 +1,7 @@
 package keyvault
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
 	"slices"
@@ -61,8 +62,8 @@ func (t *Tx) flush() error {
 // while most already existed.
 func (t *Tx) writePending() error {
 	ps := t.pend
-	// Key order gives the inserts some locality in the links B-tree.
-	slices.SortFunc(ps, func(a, b pendingLink) int { return strings.Compare(a.code, b.code) })
+	// In keyed-index order, probe results are matched by a merge.
+	slices.SortFunc(ps, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
 	if t.existing > t.newLinks {
 		if err := t.probe(ps); err != nil {
 			return err
@@ -175,8 +176,8 @@ func (t *Tx) insertRows(ps []pendingLink) (int, error) {
 	return total, nil
 }
 
-// probe reads the stored links of the identifiers of ps, setting found and
-// row.
+// probe reads the stored links of the identifiers of ps (sorted by idx),
+// setting found and row.
 func (t *Tx) probe(ps []pendingLink) error {
 	for i := range ps {
 		ps[i].found = false
@@ -219,13 +220,18 @@ func (t *Tx) probe(ps []pendingLink) error {
 			return t.fail(err)
 		}
 		t.probeBuf = got
-		for i := range rest[:c] {
-			p := &rest[i]
-			for _, r := range got {
-				if r.idx == p.idx {
-					p.found, p.row = true, r
-					break
-				}
+		// ps is sorted by idx (writePending), and so are the results.
+		slices.SortFunc(got, func(a, b linkRow) int { return bytes.Compare(a.idx[:], b.idx[:]) })
+		for i, j := 0, 0; i < c && j < len(got); {
+			switch cmp := bytes.Compare(rest[i].idx[:], got[j].idx[:]); {
+			case cmp == 0:
+				rest[i].found, rest[i].row = true, got[j]
+				i++
+				j++
+			case cmp < 0:
+				i++
+			default:
+				j++
 			}
 		}
 		rest = rest[c:]

@@ -227,3 +227,44 @@ func TestWithdrawnIsSynchronous(t *testing.T) {
 	assert.Equal(t, [2]int{2, 8}, [2]int{n, e})
 	commit(t, tx)
 }
+
+// After a batch that skipped rows, the next is inserted with RETURNING:
+// counts and conflicts come out the same.
+func TestInsertReturningPath(t *testing.T) {
+	smallBatches(t, 4)
+	v, _ := storedVault(t, 10)
+	for _, conflict := range []bool{false, true} {
+		tx, err := v.Begin(t.Context(), DefaultDomain)
+		require.NoError(t, err)
+		// Batch 1: one stored link, three new: the plain INSERT skips one.
+		require.NoError(t, tx.Link("nid", synthNID(0), "KS0"))
+		for i := 100; i < 103; i++ {
+			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+		}
+		assert.True(t, tx.skipped)
+		// Batch 2, with RETURNING: three new and one stored.
+		for i := 103; i < 106; i++ {
+			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+		}
+		code := "KS1"
+		if conflict {
+			code = "KZ"
+		}
+		err = tx.Link("nid", synthNID(1), code)
+		if conflict {
+			require.ErrorIs(t, err, ErrConflict)
+			require.NoError(t, tx.Rollback())
+			continue
+		}
+		require.NoError(t, err)
+		assert.True(t, tx.skipped)
+		// Batch 3, with RETURNING: all new, so the next is plain again.
+		for i := 106; i < 110; i++ {
+			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+		}
+		assert.False(t, tx.skipped)
+		n, e := tx.Counts()
+		assert.Equal(t, [2]int{10, 2}, [2]int{n, e})
+		require.NoError(t, tx.Rollback())
+	}
+}

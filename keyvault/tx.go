@@ -61,8 +61,11 @@ type Tx struct {
 	pend     []pendingLink
 	arena    []byte            // sealed identifiers of pend
 	insN     map[int]*sql.Stmt // multi-row INSERT by number of rows
+	insRetN  map[int]*sql.Stmt // the same with RETURNING idx
+	skipped  bool              // the last INSERT skipped rows (see insertRows)
 	probeN   map[int]*sql.Stmt // multi-row probe by number of rows
 	probeBuf []linkRow
+	idxBuf2  [][idxLen]byte // keyed indexes of inserted rows
 	args     []any
 }
 
@@ -72,6 +75,7 @@ type pendingLink struct {
 	kind, code string
 	sealed     []byte // in Tx.arena
 	found      bool   // set by probe
+	inserted   bool   // set by insertRows
 	row        linkRow
 }
 
@@ -115,7 +119,7 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 		return nil, err
 	}
 	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index), seen: map[[idxLen]byte]string{},
-		insN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}}
+		insN: map[int]*sql.Stmt{}, insRetN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}}
 	if err := t.prepare(); err != nil {
 		t.close()
 		tx.Rollback()
@@ -518,6 +522,9 @@ func (t *Tx) close() {
 		st.Close()
 	}
 	for _, st := range t.probeN {
+		st.Close()
+	}
+	for _, st := range t.insRetN {
 		st.Close()
 	}
 	clear(t.arena)

@@ -20,9 +20,8 @@ func (t *Tx) queue(idx [idxLen]byte, kind, canonical, code string) error {
 	start := len(t.arena)
 	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
 	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealed: t.arena[start:len(t.arena):len(t.arena)]})
-	// Not remember: an entry evicted before the flush would send a repeat
-	// of the identifier to SQLite, which does not have it yet. flush
-	// evicts instead.
+	// Not t.remember: an entry evicted before the flush would send a
+	// repeat of the identifier to the queue again. flush evicts instead.
 	t.seen[idx] = code
 	if len(t.pend) >= linkBatch {
 		return t.flush()
@@ -57,9 +56,10 @@ func (t *Tx) flush() error {
 }
 
 // writePending inserts the queued links, or verifies them where the vault
-// already has them, and updates the counts. Like the unbatched path it
-// inserts first while most links of the run were new and probes first
-// while most already existed.
+// already has them, and updates the counts. It inserts first while most
+// links of the run were new (a first run) and probes first while most
+// already existed (a re-run): each order saves a statement in its common
+// case.
 func (t *Tx) writePending() error {
 	ps := t.pend
 	// In keyed-index order, probe and insert results are matched by a
@@ -131,8 +131,9 @@ func (t *Tx) check(p *pendingLink) error {
 	return nil
 }
 
-// chunks splits n into powers of two no larger than linkBatch, largest
-// first, so that a few prepared statements serve every size.
+// chunk returns how many of n rows the next statement takes: the largest
+// power of two that is at most n and linkBatch, so that a few prepared
+// statements serve every size.
 func chunk(n int) int {
 	c := 1
 	for c*2 <= n && c*2 <= linkBatch {
@@ -328,7 +329,10 @@ func (t *Tx) stmt(cache map[int]*sql.Stmt, n, kind int) (*sql.Stmt, error) {
 		// The domain id and the sequence number, shared by all rows, are
 		// integers written into the statement (prepared per transaction):
 		// modernc's bind looks up the name of every parameter, which
-		// costs a scan of the numbered ones.
+		// costs a scan of the numbered ones. OR IGNORE rather than ON
+		// CONFLICT DO NOTHING: a NOT NULL constraint that could abort the
+		// statement halfway would also give it a statement journal (no
+		// value here is ever NULL).
 		b.WriteString(`INSERT OR IGNORE INTO links (domain, code, kind, idx, sealed, state, created) VALUES `)
 		row := fmt.Sprintf("(%d, ?, ?, ?, ?, 'active', %d)", t.domain.id, t.seq)
 		for i := range n {

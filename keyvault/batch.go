@@ -13,46 +13,80 @@ import (
 // boundaries.
 var linkBatch = 256
 
-// queue records a link to be written at the next flush. Called with t.mu
+// queue records a link to be written with the next batch. Called with t.mu
 // held, for an identifier that is neither in t.seen nor withdrawn.
 func (t *Tx) queue(idx [idxLen]byte, kind, canonical, code string) error {
 	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
 	start := len(t.arena)
 	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
 	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealed: t.arena[start:len(t.arena):len(t.arena)]})
-	// Not t.remember: an entry evicted before the flush would send a
-	// repeat of the identifier to the queue again. flush evicts instead.
+	// Not t.remember: an entry evicted before the batch is written would
+	// send a repeat of the identifier to the queue again. startWrite
+	// evicts instead.
 	t.seen[idx] = code
 	if len(t.pend) >= linkBatch {
-		return t.flush()
+		return t.startWrite()
 	}
 	return nil
 }
 
-// flush writes the queued links. An error fails the transaction: every
-// later call returns it, and Commit rolls back. Called with t.mu held.
-func (t *Tx) flush() error {
-	if t.err != nil {
-		return t.err
+// startWrite hands the queued links to a goroutine that writes them, so
+// that the callers of Link (the pseudo workers) go on while SQLite works
+// instead of waiting for t.mu. One batch is written at a time: it first
+// waits for the previous one. Called with t.mu held.
+func (t *Tx) startWrite() error {
+	if err := t.wait(); err != nil {
+		return err
 	}
 	if len(t.pend) == 0 {
 		return nil
 	}
-	err := t.writePending()
-	clear(t.arena)
-	t.arena = t.arena[:0]
-	clear(t.pend)
-	t.pend = t.pend[:0]
+	batch, arena := t.pend, t.arena
+	t.pend, t.arena = t.sparePend[:0], t.spareArena[:0]
 	for len(t.seen) > maxSeen {
 		for k := range t.seen {
 			delete(t.seen, k)
 			break
 		}
 	}
-	if err != nil {
-		t.err = err
+	t.writing = true
+	go func() {
+		// Only this goroutine uses the statement caches, counts and
+		// buffers of writePending while t.writing is set; everyone else
+		// waits (t.wait) before touching them or t.tx.
+		err := t.writePending(batch)
+		clear(arena)
+		clear(batch)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.writing = false
+		t.sparePend, t.spareArena = batch[:0], arena[:0]
+		if err != nil && t.err == nil {
+			t.err = err
+		}
+		t.written.Broadcast()
+	}()
+	return nil
+}
+
+// wait waits until no batch is being written and returns the error that
+// failed the transaction, if any. Called with t.mu held (released while
+// waiting).
+func (t *Tx) wait() error {
+	for t.writing {
+		t.written.Wait()
 	}
-	return err
+	return t.err
+}
+
+// flush writes the queued links and waits until they are written. An
+// error fails the transaction: every later call returns it, and Commit
+// rolls back. Called with t.mu held.
+func (t *Tx) flush() error {
+	if err := t.startWrite(); err != nil {
+		return err
+	}
+	return t.wait()
 }
 
 // writePending inserts the queued links, or verifies them where the vault
@@ -60,8 +94,7 @@ func (t *Tx) flush() error {
 // links of the run were new (a first run) and probes first while most
 // already existed (a re-run): each order saves a statement in its common
 // case.
-func (t *Tx) writePending() error {
-	ps := t.pend
+func (t *Tx) writePending(ps []pendingLink) error {
 	// In keyed-index order, probe and insert results are matched by a
 	// merge.
 	slices.SortFunc(ps, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })

@@ -57,13 +57,15 @@ func TestConflictAtFlushFailsTx(t *testing.T) {
 			require.ErrorIs(t, tx.Rollback(), ErrTxDone)
 			assert.True(t, bytes.Equal(before, snapshot(t, path)), "nothing committed")
 
-			// Found by the Link that fills the batch; later calls fail too.
+			// Found while the Link that fills the batch returns; later
+			// calls fail.
 			tx, err = v.Begin(t.Context(), DefaultDomain)
 			require.NoError(t, err)
 			require.NoError(t, tx.Link("nid", synthNID(c.id), c.code))
 			require.NoError(t, tx.Link("nid", synthNID(200), "K200"))
 			require.NoError(t, tx.Link("nid", synthNID(201), "K201"))
-			require.ErrorIs(t, tx.Link("nid", synthNID(202), "K202"), c.want)
+			require.NoError(t, tx.Link("nid", synthNID(202), "K202"), "the batch is written in the background")
+			waitWritten(tx)
 			require.ErrorIs(t, tx.Link("nid", synthNID(203), "K203"), c.want)
 			_, err = tx.Resolve(DefaultDomain, "KS3")
 			require.ErrorIs(t, err, c.want)
@@ -86,6 +88,13 @@ func TestConflictAtFlushFailsTx(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitWritten waits for the batch being written in the background.
+func waitWritten(tx *Tx) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.wait()
 }
 
 // Two new identifiers with the same code in one batch.
@@ -194,7 +203,9 @@ func TestWithdrawnLinkWithoutTombstoneFailsTx(t *testing.T) {
 	tx, err := v.Begin(t.Context(), DefaultDomain)
 	require.NoError(t, err)
 	require.NoError(t, tx.Link("nid", synthNID(3), "KS3"))
-	err = tx.Link("nid", synthNID(4), "KS4")
+	require.NoError(t, tx.Link("nid", synthNID(4), "KS4"))
+	waitWritten(tx)
+	err = tx.Link("nid", synthNID(5), "KS5")
 	require.ErrorIs(t, err, ErrWithdrawn)
 	require.ErrorIs(t, err, ErrCorrupt)
 	assert.NotContains(t, err.Error(), synthNID(3))
@@ -241,6 +252,7 @@ func TestInsertReturningPath(t *testing.T) {
 		for i := 100; i < 103; i++ {
 			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
 		}
+		waitWritten(tx)
 		assert.True(t, tx.skipped)
 		// Batch 2, with RETURNING: three new and one stored.
 		for i := 103; i < 106; i++ {
@@ -250,18 +262,19 @@ func TestInsertReturningPath(t *testing.T) {
 		if conflict {
 			code = "KZ"
 		}
-		err = tx.Link("nid", synthNID(1), code)
+		require.NoError(t, tx.Link("nid", synthNID(1), code))
+		waitWritten(tx)
 		if conflict {
-			require.ErrorIs(t, err, ErrConflict)
+			require.ErrorIs(t, tx.Link("nid", synthNID(300), "KN300"), ErrConflict)
 			require.NoError(t, tx.Rollback())
 			continue
 		}
-		require.NoError(t, err)
 		assert.True(t, tx.skipped)
 		// Batch 3, with RETURNING: all new, so the next is plain again.
 		for i := 106; i < 110; i++ {
 			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
 		}
+		waitWritten(tx)
 		assert.False(t, tx.skipped)
 		n, e := tx.Counts()
 		assert.Equal(t, [2]int{10, 2}, [2]int{n, e})

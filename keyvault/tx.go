@@ -57,16 +57,21 @@ type Tx struct {
 	newLinks int
 	existing int
 
-	// Links are written in batches (see Tx.Link and batch.go).
-	pend     []pendingLink
-	arena    []byte            // sealed identifiers of pend
-	insN     map[int]*sql.Stmt // multi-row INSERT by number of rows
-	insRetN  map[int]*sql.Stmt // the same with RETURNING idx
-	skipped  bool              // the last INSERT skipped rows (see insertRows)
-	probeN   map[int]*sql.Stmt // multi-row probe by number of rows
-	probeBuf []linkRow
-	idxBuf2  [][idxLen]byte // keyed indexes of inserted rows
-	args     []any
+	// Links are written in batches (see Tx.Link and batch.go), by a
+	// goroutine while the next batch fills.
+	pend       []pendingLink
+	arena      []byte // sealed identifiers of pend
+	sparePend  []pendingLink
+	spareArena []byte
+	writing    bool              // a batch is being written
+	written    *sync.Cond        // on mu: a batch was written
+	insN       map[int]*sql.Stmt // multi-row INSERT by number of rows
+	insRetN    map[int]*sql.Stmt // the same with RETURNING idx
+	skipped    bool              // the last INSERT skipped rows (see insertRows)
+	probeN     map[int]*sql.Stmt // multi-row probe by number of rows
+	probeBuf   []linkRow
+	idxBuf2    [][idxLen]byte // keyed indexes of inserted rows
+	args       []any
 }
 
 // pendingLink is a link queued by Tx.Link and not yet written.
@@ -120,6 +125,7 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 	}
 	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index), seen: map[[idxLen]byte]string{},
 		insN: map[int]*sql.Stmt{}, insRetN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}}
+	t.written = sync.NewCond(&t.mu)
 	if err := t.prepare(); err != nil {
 		t.close()
 		tx.Rollback()
@@ -504,6 +510,7 @@ func (t *Tx) Rollback() error {
 	}
 	t.done = true
 	defer t.releaseConn()
+	t.wait() // for the batch being written; its error does not matter now
 	t.close()
 	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return err

@@ -24,23 +24,24 @@ func (t *Tx) queue(idx [idxLen]byte, kind, canonical, code string) error {
 	// send a repeat of the identifier to the queue again. startWrite
 	// evicts instead.
 	t.seen[idx] = code
+	if len(t.pend) < linkBatch {
+		return nil
+	}
+	if err := t.wait(); err != nil {
+		return err
+	}
+	// While this call waited, another may have handed the batch over.
 	if len(t.pend) >= linkBatch {
-		return t.startWrite()
+		t.startWrite()
 	}
 	return nil
 }
 
 // startWrite hands the queued links to a goroutine that writes them, so
 // that the callers of Link (the pseudo workers) go on while SQLite works
-// instead of waiting for t.mu. One batch is written at a time: it first
-// waits for the previous one. Called with t.mu held.
-func (t *Tx) startWrite() error {
-	if err := t.wait(); err != nil {
-		return err
-	}
-	if len(t.pend) == 0 {
-		return nil
-	}
+// instead of waiting for t.mu. One batch is written at a time: it is
+// called with t.mu held, after t.wait.
+func (t *Tx) startWrite() {
 	batch, arena := t.pend, t.arena
 	t.pend, t.arena = t.sparePend[:0], t.spareArena[:0]
 	for len(t.seen) > maxSeen {
@@ -66,7 +67,6 @@ func (t *Tx) startWrite() error {
 		}
 		t.written.Broadcast()
 	}()
-	return nil
 }
 
 // wait waits until no batch is being written and returns the error that
@@ -83,9 +83,13 @@ func (t *Tx) wait() error {
 // error fails the transaction: every later call returns it, and Commit
 // rolls back. Called with t.mu held.
 func (t *Tx) flush() error {
-	if err := t.startWrite(); err != nil {
+	if err := t.wait(); err != nil {
 		return err
 	}
+	if len(t.pend) == 0 {
+		return nil
+	}
+	t.startWrite()
 	return t.wait()
 }
 

@@ -3,6 +3,7 @@ package keyvault
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -280,4 +281,37 @@ func TestInsertReturningPath(t *testing.T) {
 		assert.Equal(t, [2]int{10, 2}, [2]int{n, e})
 		require.NoError(t, tx.Rollback())
 	}
+}
+
+// Several goroutines link in one transaction while batches are written in
+// the background (small batches: many hand-overs), with Counts and
+// Resolve in between; the counts and the file come out exact.
+func TestParallelLinkSmallBatches(t *testing.T) {
+	smallBatches(t, 8)
+	v, _ := storedVault(t, 100)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 400 { // 0-99 stored, 100-399 new; each goroutine all of them
+				j := (i + 100*g) % 400
+				assert.NoError(t, tx.Link("nid", synthNID(j), fmt.Sprintf("KS%d", j)))
+				if i%97 == 0 {
+					tx.Counts()
+					_, err := tx.Resolve(DefaultDomain, "KS5")
+					assert.NoError(t, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{300, 100}, [2]int{n, e})
+	commit(t, tx)
+	in, err := v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 400}, in.Domains[0].Links)
 }

@@ -474,6 +474,9 @@ func (t *Tx) Resolve(domain, code string) (LinkRef, error) {
 	if t.done {
 		return LinkRef{}, ErrTxDone
 	}
+	if err := t.flush(); err != nil {
+		return LinkRef{}, err
+	}
 	r := LinkRef{Domain: domain, Code: code}
 	var idx, sealed []byte
 	err := t.tx.QueryRowContext(t.ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM links l JOIN domains d ON d.id = l.domain

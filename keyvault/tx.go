@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash"
@@ -35,6 +36,7 @@ type Tx struct {
 	v      *Vault
 	k      *keys
 	ctx    context.Context
+	conn   *sql.Conn // the connection of tx, not checking foreign keys
 	tx     *sql.Tx
 	domain domainRow
 	seq    int64 // sequence number the commit entry will take; stored as links.created
@@ -43,6 +45,7 @@ type Tx struct {
 
 	mu       sync.Mutex
 	done     bool
+	err      error // a failed batch write: the transaction can only be rolled back
 	mac      hash.Hash
 	nonces   nonceSource
 	idxBuf   []byte
@@ -53,6 +56,39 @@ type Tx struct {
 	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
 	newLinks int
 	existing int
+
+	// Links are written in batches (see Tx.Link and batch.go), by a
+	// goroutine while the next batch fills.
+	pend       []pendingLink
+	arena      []byte // sealed identifiers of pend
+	sparePend  []pendingLink
+	spareArena []byte
+	writing    bool              // a batch is being written
+	written    *sync.Cond        // on mu: a batch was written
+	insN       map[int]*sql.Stmt // multi-row INSERT by number of rows
+	insRetN    map[int]*sql.Stmt // the same with RETURNING idx
+	skipped    bool              // the last INSERT skipped rows (see insertRows)
+	probeN     map[int]*sql.Stmt // multi-row probe by number of rows
+	probeBuf   []linkRow
+	idxBuf2    [][idxLen]byte // keyed indexes of inserted rows
+	args       []any
+}
+
+// pendingLink is a link queued by Tx.Link and not yet written.
+type pendingLink struct {
+	idx        [idxLen]byte
+	kind, code string
+	sealed     []byte // in Tx.arena
+	found      bool   // set by probe
+	inserted   bool   // set by insertRows
+	row        linkRow
+}
+
+// linkRow is what a probe reads of a stored link.
+type linkRow struct {
+	idx         [idxLen]byte
+	code, state string
+	created     int64
 }
 
 // Begin starts a write transaction for a pseudonymisation run in domain.
@@ -69,16 +105,57 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := v.beginWrite(ctx)
+	// The transaction gets a connection of its own that does not check
+	// foreign keys: SQLite gives a multi-row INSERT into a table with an
+	// immediate foreign key a statement journal, a copy of every page it
+	// changes, which costs more than batching saves. The only foreign key
+	// of links is its domain, which prepare checks once.
+	conn, err := v.db.Conn(ctx)
 	if err != nil {
+		return nil, classify(err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		releaseConn(conn)
+		return nil, classify(err)
+	}
+	tx, err := beginImmediate(ctx, conn.BeginTx)
+	if err != nil {
+		releaseConn(conn)
 		return nil, err
 	}
-	t := &Tx{v: v, k: k, ctx: ctx, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index), seen: map[[idxLen]byte]string{}}
+	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index), seen: map[[idxLen]byte]string{},
+		insN: map[int]*sql.Stmt{}, insRetN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}}
+	t.written = sync.NewCond(&t.mu)
 	if err := t.prepare(); err != nil {
+		t.close()
 		tx.Rollback()
+		t.releaseConn()
 		return nil, err
 	}
 	return t, nil
+}
+
+// releaseConn gives a connection back to the pool with foreign keys
+// checked again, or closes it if that fails.
+func releaseConn(conn *sql.Conn) {
+	ctx := context.Background()
+	on := 0
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`); err == nil {
+		conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on)
+	}
+	if on != 1 { // for example still inside a transaction a failed COMMIT left open
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	conn.Close()
+}
+
+// releaseConn releases the transaction's connection once the SQLite
+// transaction has ended (the pragma is a no-op inside one).
+func (t *Tx) releaseConn() {
+	if t.conn != nil {
+		releaseConn(t.conn)
+		t.conn = nil
+	}
 }
 
 func (t *Tx) prepare() error {
@@ -87,6 +164,14 @@ func (t *Tx) prepare() error {
 		return classify(err)
 	}
 	t.seq = last + 1
+	// Foreign keys are not checked on this connection (see Begin).
+	var n int
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM domains WHERE id = ?`, t.domain.id).Scan(&n); err != nil {
+		return classify(err)
+	}
+	if n != 1 {
+		return fmt.Errorf("%w: %q", ErrNoDomain, t.domain.info.Name)
+	}
 	var err error
 	if t.ins, err = t.tx.PrepareContext(t.ctx, `INSERT INTO links (domain, code, kind, idx, sealed, state, created)
 		VALUES (?, ?, ?, ?, ?, 'active', ?) ON CONFLICT DO NOTHING`); err != nil {
@@ -256,6 +341,14 @@ func (t *Tx) withdrawn(kind string) error {
 // if the person has withdrawn (a withdrawn link in this domain, or a
 // withdrawal tombstone: see [Vault.Withdraw]). Errors never contain the
 // identifier.
+//
+// ErrWithdrawn, and ErrConflict for an identifier met before in the same
+// transaction, are returned by the call itself. New links are written to
+// the file in batches, so a conflict with a link stored before the
+// transaction (ErrConflict or ErrCodeTaken) may instead be found when the
+// batch is written, by a later Link or by [Tx.Counts], [Tx.Resolve],
+// [Tx.Assign] or [Tx.Commit]: it then fails the transaction, every later
+// call returns it, and Commit rolls back and returns it.
 func (t *Tx) Link(kind, canonical, code string) error {
 	if err := checkLinkArgs(kind, canonical); err != nil {
 		return err
@@ -268,6 +361,9 @@ func (t *Tx) Link(kind, canonical, code string) error {
 	if t.done {
 		return ErrTxDone
 	}
+	if t.err != nil {
+		return t.err
+	}
 	idx := t.index(kind, canonical)
 	if c, ok := t.seen[idx]; ok {
 		if c != code {
@@ -278,37 +374,14 @@ func (t *Tx) Link(kind, canonical, code string) error {
 	if t.tombstoned(idx) {
 		return t.withdrawn(kind)
 	}
-	// Insert first when most links of this run were new (a first run), look
-	// up first when most were already there (a re-run): each order saves a
-	// statement in its common case.
-	probeFirst := t.existing > t.newLinks
-	if !probeFirst {
-		if inserted, err := t.insert(idx, kind, canonical, code); err != nil || inserted {
-			return err
-		}
+	// The withdrawal is known from memory (Withdraw gives every withdrawn
+	// link a tombstone, and Verify reports a withdrawn link without one as
+	// damage), so the link can wait for the next batch; a conflict found
+	// then fails the transaction.
+	if err := t.ctx.Err(); err != nil {
+		return t.fail(err)
 	}
-	c, state, found, old, err := t.lookup(idx)
-	if err != nil {
-		return err
-	}
-	if !found && probeFirst {
-		if inserted, err := t.insert(idx, kind, canonical, code); err != nil || inserted {
-			return err
-		}
-	}
-	switch {
-	case !found:
-		return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, code, t.domain.info.Name)
-	case state != LinkActive:
-		return t.withdrawn(kind)
-	case c != code:
-		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
-	}
-	if old {
-		t.existing++
-	}
-	t.remember(idx, code)
-	return nil
+	return t.queue(idx, kind, canonical, code)
 }
 
 // Assign returns the code already linked to (kind, canonical) in the
@@ -339,6 +412,10 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 	if t.tombstoned(idx) {
 		return "", t.withdrawn(kind)
 	}
+	// Assign answers at once: links queued by Link must be in the file.
+	if err := t.flush(); err != nil {
+		return "", err
+	}
 	c, state, found, old, err := t.lookup(idx)
 	if err != nil {
 		return "", err
@@ -365,10 +442,15 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 
 // Counts returns the number of links this transaction inserted and the
 // number of distinct identifiers it met that the vault already held before
-// it began. An identifier met many times counts once.
+// it began. An identifier met many times counts once. It writes the links
+// queued by Link first, so the counts are exact; an error doing so fails
+// the transaction and is returned by Commit.
 func (t *Tx) Counts() (newLinks, existing int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !t.done {
+		t.flush() // an error is kept for Commit
+	}
 	return t.newLinks, t.existing
 }
 
@@ -383,7 +465,13 @@ func (t *Tx) Commit(e Entry) error {
 		return ErrTxDone
 	}
 	t.done = true
+	defer t.releaseConn()
+	err := t.flush() // the queued links
 	t.close()
+	if err != nil {
+		t.tx.Rollback()
+		return err
+	}
 	details := make(map[string]any, len(e.Details)+3)
 	for key, val := range e.Details {
 		details[key] = val
@@ -421,6 +509,8 @@ func (t *Tx) Rollback() error {
 		return ErrTxDone
 	}
 	t.done = true
+	defer t.releaseConn()
+	t.wait() // for the batch being written; its error does not matter now
 	t.close()
 	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return err
@@ -435,6 +525,17 @@ func (t *Tx) close() {
 	if t.byIdx != nil {
 		t.byIdx.Close()
 	}
+	for _, st := range t.insN {
+		st.Close()
+	}
+	for _, st := range t.probeN {
+		st.Close()
+	}
+	for _, st := range t.insRetN {
+		st.Close()
+	}
+	clear(t.arena)
+	t.pend = nil
 	clear(t.seen)
 	clear(t.plainBuf)
 }

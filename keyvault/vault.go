@@ -507,6 +507,12 @@ func (v *Vault) keys() (*keys, error) {
 // beginWrite starts a BEGIN IMMEDIATE transaction, waiting for the write
 // lock until ctx is done (or LockTimeout if ctx has no deadline).
 func (v *Vault) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	return beginImmediate(ctx, v.db.BeginTx)
+}
+
+// beginImmediate is beginWrite with the BeginTx of a pool or of one
+// connection.
+func beginImmediate(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error)) (*sql.Tx, error) {
 	waitCtx := ctx
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -515,7 +521,7 @@ func (v *Vault) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	}
 	for {
 		// Each attempt itself waits up to busy_timeout inside SQLite.
-		tx, err := v.db.BeginTx(ctx, nil)
+		tx, err := begin(ctx, nil)
 		if err == nil {
 			return tx, nil
 		}

@@ -1,0 +1,317 @@
+package keyvault
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// smallBatches makes Tx.Link write every n links, to test batch boundaries.
+func smallBatches(t *testing.T, n int) {
+	old := linkBatch
+	linkBatch = n
+	t.Cleanup(func() { linkBatch = old })
+}
+
+// storedVault returns a vault whose default domain links synthNID(i) to
+// KS<i> for i < n.
+func storedVault(t *testing.T, n int) (*Vault, string) {
+	v, path := newVault(t)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	for i := range n {
+		require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KS%d", i)))
+	}
+	commit(t, tx)
+	return v, path
+}
+
+// A conflict with a stored link is found when the batch is written: it
+// fails the transaction, every later call returns it, Commit rolls back.
+func TestConflictAtFlushFailsTx(t *testing.T) {
+	smallBatches(t, 4)
+	for _, c := range []struct {
+		name string
+		id   int
+		code string
+		want error
+	}{
+		{"identifier linked to another code", 1, "KZ", ErrConflict},
+		{"code of someone else", 100, "KS2", ErrCodeTaken},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, path := storedVault(t, 10)
+			before := snapshot(t, path)
+
+			// Found by Commit.
+			tx, err := v.Begin(t.Context(), DefaultDomain)
+			require.NoError(t, err)
+			require.NoError(t, tx.Link("nid", synthNID(c.id), c.code), "queued")
+			err = tx.Commit(Entry{Action: "pseudonymize"})
+			require.ErrorIs(t, err, c.want)
+			assert.NotContains(t, err.Error(), synthNID(c.id))
+			require.ErrorIs(t, tx.Link("nid", synthNID(50), "K50"), ErrTxDone)
+			require.ErrorIs(t, tx.Rollback(), ErrTxDone)
+			assert.True(t, bytes.Equal(before, snapshot(t, path)), "nothing committed")
+
+			// Found while the Link that fills the batch returns; later
+			// calls fail.
+			tx, err = v.Begin(t.Context(), DefaultDomain)
+			require.NoError(t, err)
+			require.NoError(t, tx.Link("nid", synthNID(c.id), c.code))
+			require.NoError(t, tx.Link("nid", synthNID(200), "K200"))
+			require.NoError(t, tx.Link("nid", synthNID(201), "K201"))
+			require.NoError(t, tx.Link("nid", synthNID(202), "K202"), "the batch is written in the background")
+			waitWritten(tx)
+			require.ErrorIs(t, tx.Link("nid", synthNID(203), "K203"), c.want)
+			_, err = tx.Resolve(DefaultDomain, "KS3")
+			require.ErrorIs(t, err, c.want)
+			require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), c.want)
+			assert.True(t, bytes.Equal(before, snapshot(t, path)), "nothing committed")
+
+			// Found by Counts (which pseudo calls before Commit).
+			tx, err = v.Begin(t.Context(), DefaultDomain)
+			require.NoError(t, err)
+			require.NoError(t, tx.Link("nid", synthNID(c.id), c.code))
+			tx.Counts()
+			require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), c.want)
+			assert.True(t, bytes.Equal(before, snapshot(t, path)), "nothing committed")
+
+			code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(c.id))
+			require.NoError(t, err)
+			assert.Equal(t, c.id < 10, found)
+			if found {
+				assert.Equal(t, fmt.Sprintf("KS%d", c.id), code)
+			}
+		})
+	}
+}
+
+// waitWritten waits for the batch being written in the background.
+func waitWritten(tx *Tx) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.wait()
+}
+
+// Two new identifiers with the same code in one batch.
+func TestCodeTakenWithinBatch(t *testing.T) {
+	v, path := newVault(t)
+	before := snapshot(t, path)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	require.NoError(t, tx.Link("nid", synthNID(1), "KSAME"))
+	require.NoError(t, tx.Link("nid", synthNID(2), "KSAME"))
+	require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), ErrCodeTaken)
+	assert.True(t, bytes.Equal(before, snapshot(t, path)))
+}
+
+// Counts are exact across batch boundaries, on a first run, on a re-run
+// (where the probes come first) and on a mixed run.
+func TestCountsAcrossBatches(t *testing.T) {
+	smallBatches(t, 8)
+	const stored = 50
+	v, _ := storedVault(t, stored)
+	in, err := v.Info()
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{LinkActive: stored}, in.Domains[0].Links)
+
+	for _, c := range []struct {
+		name             string
+		from, to         int // synthNID(from..to-1); KS codes
+		wantNew, wantOld int
+	}{
+		{"re-run", 0, stored, 0, stored},
+		{"re-run of a part", 3, 20, 0, 17},
+		{"new ones after old ones", 40, 61, 11, 10},
+		{"one batch exactly", 100, 108, 8, 0},
+		{"one more than a batch", 200, 209, 9, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tx, err := v.Begin(t.Context(), DefaultDomain)
+			require.NoError(t, err)
+			for rep := 0; rep < 2; rep++ { // repeats count once
+				for i := c.from; i < c.to; i++ {
+					require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KS%d", i)))
+				}
+			}
+			n, e := tx.Counts()
+			assert.Equal(t, c.wantNew, n, "new")
+			assert.Equal(t, c.wantOld, e, "existing")
+			require.NoError(t, tx.Rollback())
+		})
+	}
+
+	// A new link written by Counts and met again after its entry was
+	// evicted from the seen set is not counted again; Commit records the
+	// same counts.
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	require.NoError(t, tx.Link("nid", synthNID(1), "KS1"))
+	require.NoError(t, tx.Link("nid", synthNID(1000), "KS1000"))
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{1, 1}, [2]int{n, e})
+	clear(tx.seen) // as if evicted
+	require.NoError(t, tx.Link("nid", synthNID(1000), "KS1000"))
+	require.ErrorIs(t, tx.Link("nid", synthNID(1000), "KS1001"), ErrConflict)
+	require.NoError(t, tx.Commit(Entry{Action: "pseudonymize"}))
+	n, e = tx.Counts()
+	assert.Equal(t, [2]int{1, 1}, [2]int{n, e})
+	es, err := v.Entries()
+	require.NoError(t, err)
+	last := es[len(es)-1]
+	assert.Equal(t, jsonNumber("1"), last.Details["links_new"])
+	assert.Equal(t, jsonNumber("1"), last.Details["links_existing"])
+	in, err = v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: stored + 1}, in.Domains[0].Links)
+}
+
+// Links queued by Link are visible to Assign and Resolve in the same
+// transaction.
+func TestQueuedLinksVisible(t *testing.T) {
+	v, _ := newVault(t)
+	require.NoError(t, v.AddDomain("survey", SchemeRandom))
+	tx, err := v.Begin(t.Context(), "survey")
+	require.NoError(t, err)
+	require.NoError(t, tx.Link("nid", synthNID(1), "R1"))
+	r, err := tx.Resolve("survey", "R1")
+	require.NoError(t, err)
+	assert.Equal(t, synthNID(1), r.Identifier)
+	require.NoError(t, tx.Link("nid", synthNID(2), "R2"))
+	_, err = tx.Assign("nid", synthNID(3), "R2")
+	require.ErrorIs(t, err, ErrCodeTaken, "the queued R2 is in the file before Assign looks")
+	code, err := tx.Assign("nid", synthNID(3), "R3")
+	require.NoError(t, err)
+	assert.Equal(t, "R3", code)
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{3, 0}, [2]int{n, e})
+	commit(t, tx)
+}
+
+// A withdrawn link without a tombstone is damage (Verify reports it; Withdraw
+// always writes both): Link cannot see it from memory, and the batch write
+// fails the transaction, so nothing is committed.
+func TestWithdrawnLinkWithoutTombstoneFailsTx(t *testing.T) {
+	smallBatches(t, 2)
+	v, path := storedVault(t, 10)
+	mustExec(t, rawDB(t, path), `UPDATE links SET state = 'withdrawn', sealed = NULL WHERE code = 'KS3'`)
+	before := snapshot(t, path)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	require.NoError(t, tx.Link("nid", synthNID(3), "KS3"))
+	require.NoError(t, tx.Link("nid", synthNID(4), "KS4"))
+	waitWritten(tx)
+	err = tx.Link("nid", synthNID(5), "KS5")
+	require.ErrorIs(t, err, ErrWithdrawn)
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.NotContains(t, err.Error(), synthNID(3))
+	require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), ErrWithdrawn)
+	assert.True(t, bytes.Equal(before, snapshot(t, path)))
+}
+
+// With a tombstone, Link refuses the person itself, in every domain.
+func TestWithdrawnIsSynchronous(t *testing.T) {
+	smallBatches(t, 2)
+	v, _ := storedVault(t, 10)
+	_, err := v.Withdraw(t.Context(), []Person{{"nid", synthNID(3)}, {"nid", synthNID(7)}, {"nid", synthNID(99)}}, Entry{Purpose: "test"})
+	require.NoError(t, err)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	var refused []int
+	for i := range 12 {
+		code := fmt.Sprintf("KS%d", i)
+		if i >= 10 {
+			code = fmt.Sprintf("KN%d", i)
+		}
+		if err := tx.Link("nid", synthNID(i), code); err != nil {
+			require.ErrorIs(t, err, ErrWithdrawn)
+			refused = append(refused, i)
+		}
+	}
+	require.ErrorIs(t, tx.Link("nid", synthNID(99), "KN99"), ErrWithdrawn, "a tombstone without a link")
+	assert.Equal(t, []int{3, 7}, refused)
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{2, 8}, [2]int{n, e})
+	commit(t, tx)
+}
+
+// After a batch that skipped rows, the next is inserted with RETURNING:
+// counts and conflicts come out the same.
+func TestInsertReturningPath(t *testing.T) {
+	smallBatches(t, 4)
+	v, _ := storedVault(t, 10)
+	for _, conflict := range []bool{false, true} {
+		tx, err := v.Begin(t.Context(), DefaultDomain)
+		require.NoError(t, err)
+		// Batch 1: one stored link, three new: the plain INSERT skips one.
+		require.NoError(t, tx.Link("nid", synthNID(0), "KS0"))
+		for i := 100; i < 103; i++ {
+			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+		}
+		waitWritten(tx)
+		assert.True(t, tx.skipped)
+		// Batch 2, with RETURNING: three new and one stored.
+		for i := 103; i < 106; i++ {
+			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+		}
+		code := "KS1"
+		if conflict {
+			code = "KZ"
+		}
+		require.NoError(t, tx.Link("nid", synthNID(1), code))
+		waitWritten(tx)
+		if conflict {
+			require.ErrorIs(t, tx.Link("nid", synthNID(300), "KN300"), ErrConflict)
+			require.NoError(t, tx.Rollback())
+			continue
+		}
+		assert.True(t, tx.skipped)
+		// Batch 3, with RETURNING: all new, so the next is plain again.
+		for i := 106; i < 110; i++ {
+			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+		}
+		waitWritten(tx)
+		assert.False(t, tx.skipped)
+		n, e := tx.Counts()
+		assert.Equal(t, [2]int{10, 2}, [2]int{n, e})
+		require.NoError(t, tx.Rollback())
+	}
+}
+
+// Several goroutines link in one transaction while batches are written in
+// the background (small batches: many hand-overs), with Counts and
+// Resolve in between; the counts and the file come out exact.
+func TestParallelLinkSmallBatches(t *testing.T) {
+	smallBatches(t, 8)
+	v, _ := storedVault(t, 100)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 400 { // 0-99 stored, 100-399 new; each goroutine all of them
+				j := (i + 100*g) % 400
+				assert.NoError(t, tx.Link("nid", synthNID(j), fmt.Sprintf("KS%d", j)))
+				if i%97 == 0 {
+					tx.Counts()
+					_, err := tx.Resolve(DefaultDomain, "KS5")
+					assert.NoError(t, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{300, 100}, [2]int{n, e})
+	commit(t, tx)
+	in, err := v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 400}, in.Domains[0].Links)
+}

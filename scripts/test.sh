@@ -40,7 +40,7 @@ echo "== Parquet interop (nested module, xitongsys/parquet-go)"
 (cd interop && go test ./...)
 
 echo "== Beam pipelines on Prism (nested module cmd/pseudokit-beam)"
-(cd cmd/pseudokit-beam && go vet ./... && go test ./...)
+(cd cmd/pseudokit-beam && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test ./...)
 
 echo "== short fuzz runs (${FUZZTIME:=5s} each)"
 # Every Fuzz target in the root module, found from the test files.

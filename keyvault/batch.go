@@ -9,9 +9,14 @@ import (
 )
 
 // linkBatch is how many new links Tx.Link queues before it writes them with
-// multi-row statements. A variable only so that tests can exercise batch
-// boundaries.
-var linkBatch = 256
+// multi-row statements of at most stmtRows rows. A batch is written in
+// keyed-index order, so a large batch walks the index B-tree in order and
+// touches each of its pages once. A variable only so that tests can
+// exercise batch boundaries.
+var linkBatch = 8192
+
+// stmtRows is the most rows one INSERT or probe statement takes.
+const stmtRows = 256
 
 // queue records a link to be written with the next batch. Called with t.mu
 // held, for an identifier that is neither in t.seen nor withdrawn.
@@ -169,11 +174,11 @@ func (t *Tx) check(p *pendingLink) error {
 }
 
 // chunk returns how many of n rows the next statement takes: the largest
-// power of two that is at most n and linkBatch, so that a few prepared
-// statements serve every size.
+// power of two that is at most n, linkBatch and stmtRows, so that a few
+// prepared statements serve every size.
 func chunk(n int) int {
 	c := 1
-	for c*2 <= n && c*2 <= linkBatch {
+	for c*2 <= n && c*2 <= linkBatch && c*2 <= stmtRows {
 		c *= 2
 	}
 	return c

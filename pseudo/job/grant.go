@@ -78,7 +78,8 @@ func ReadGrant(r io.Reader, identities ...age.Identity) (*keyvault.Grant, error)
 	}
 	var f grantFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadGrant, err)
+		// Not json's message: it may quote bytes of the secret.
+		return nil, fmt.Errorf("%w: malformed JSON", ErrBadGrant)
 	}
 	switch {
 	case f.Version != grantVersion:

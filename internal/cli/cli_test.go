@@ -69,6 +69,19 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, r.stdout, "default (keyed codes): 38 links")
 }
 
+// TestDemoTempDir: without --dir the demo makes its own folder, and the
+// paths it prints are usable (not masked as a long number).
+func TestDemoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	r := pk(t, nil, "", "demo")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotContains(t, r.stdout, "[number hidden]")
+	i := strings.Index(r.stdout, "--vault ")
+	require.GreaterOrEqual(t, i, 0, r.stdout)
+	vault := strings.Fields(r.stdout[i+len("--vault "):])[0]
+	require.FileExists(t, vault)
+}
+
 func TestVaultInitAndPassphrase(t *testing.T) {
 	dir, env := setup(t)
 	r := pk(t, env, "", "vault", "info")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ func runDemo(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	if *dir == "" {
-		d, err := os.MkdirTemp("", "pseudokit-demo-")
+		d, err := demoDir()
 		if err != nil {
 			return err
 		}
@@ -91,4 +92,29 @@ func runDemo(ctx context.Context, e *Env, args []string) error {
 	}
 	fmt.Fprintf(w, "\nTry: pseudokit vault info --vault %s --passphrase-file %s\n", vaultFile, passFile)
 	return nil
+}
+
+// demoDir makes a new private temporary folder whose name has letters, not
+// digits: os.MkdirTemp's digits would be hidden on the terminal as a
+// possible identity number, and the paths the demo prints must be usable.
+func demoDir() (string, error) {
+	const letters = "abcdefghjkmnpqrstuvwxyz"
+	for range 100 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		for i := range b {
+			b[i] = letters[int(b[i])%len(letters)]
+		}
+		d := filepath.Join(os.TempDir(), "pseudokit-demo-"+string(b[:]))
+		err := os.Mkdir(d, 0o700)
+		if err == nil {
+			return d, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+	}
+	return "", errors.New("could not make a temporary folder for the demo")
 }

@@ -1,7 +1,6 @@
 package pseudo
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
@@ -33,35 +32,8 @@ var pipelineRules = &Rules{Version: 1, Columns: []ColumnRule{
 // without a vault (nil Linker) and returns the output's SHA-256.
 func runPipeline(tb testing.TB, rules *Rules, in, format string, workers int) string {
 	tb.Helper()
-	j := &FileJob{Rules: rules, In: in, Out: "-", Workers: workers}
-	f, err := table.FormatOf(in, "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	inp, err := openInput(j, f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer inp.close()
-	p, err := New(rules, Options{DomainSecret: []byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	outSchema, err := p.Bind(inp.r.Schema())
-	if err != nil {
-		tb.Fatal(err)
-	}
 	h := sha256.New()
-	w, err := newWriter(hashWriter{h}, outSchema, table.Format(format), inp, &p.rules)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := pump(context.Background(), inp, p, w, j); err != nil {
-		tb.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		tb.Fatal(err)
-	}
+	pipelineTo(tb, hashWriter{h}, rules, in, UTF8, table.Format(format), workers, 0)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

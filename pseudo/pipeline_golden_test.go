@@ -3,6 +3,7 @@ package pseudo
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +19,16 @@ import (
 // over the file in without a vault (nil Linker, a fixed secret) and returns
 // the output, in format out.
 func pipelineBytes(tb testing.TB, rules *Rules, in string, enc Encoding, out table.Format, workers, batchRows int) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	pipelineTo(tb, &buf, rules, in, enc, out, workers, batchRows)
+	return buf.Bytes()
+}
+
+// pipelineTo runs FileJob's pipeline (reader, workers, ordered writer)
+// over the file in without a vault (nil Linker, a fixed secret), writing
+// the output, in format out, to dst.
+func pipelineTo(tb testing.TB, dst io.Writer, rules *Rules, in string, enc Encoding, out table.Format, workers, batchRows int) {
 	tb.Helper()
 	j := &FileJob{Rules: rules, In: in, Out: "-", Workers: workers, BatchRows: batchRows, Encoding: enc}
 	f, err := table.FormatOf(in, "")
@@ -37,8 +48,7 @@ func pipelineBytes(tb testing.TB, rules *Rules, in string, enc Encoding, out tab
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var buf bytes.Buffer
-	w, err := newWriter(&buf, outSchema, out, inp, &p.rules)
+	w, err := newWriter(dst, outSchema, out, inp, &p.rules)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -48,7 +58,6 @@ func pipelineBytes(tb testing.TB, rules *Rules, in string, enc Encoding, out tab
 	if err := w.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	return buf.Bytes()
 }
 
 // trickyCSV returns CSV inputs that exercise the reader and writer: BOM,

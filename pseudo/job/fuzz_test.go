@@ -3,6 +3,7 @@ package job
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"testing"
 
 	"filippo.io/age"
@@ -70,6 +71,31 @@ func FuzzReadGrant(f *testing.F) {
 		}
 		if len(got.DomainSecret) != 32 || got.Domain == "" || got.Job == "" {
 			t.Fatalf("an unchecked grant was accepted: %+v", got)
+		}
+	})
+}
+
+// FuzzDecodeRecord: the fast decoder of link records agrees with
+// encoding/json on every line, valid or not.
+func FuzzDecodeRecord(f *testing.F) {
+	for _, r := range []record{
+		{"nid", "K1", "12345678901"},
+		{"email", "K2", `a"b\c@d`},
+		{"name", "K3", "Kari\nNordmann <&>"},
+		{"name", "K4", "Åse Ørnulf"},
+		{"name", "K5", "\xff\xfe"},
+	} {
+		b, _ := json.Marshal(r)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"k":"a","c":"b","i":"c"} `))
+	f.Add([]byte(`{"k":"a","c":"b","i":"c","x":1}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast, slow record
+		errFast := decodeRecord(line, &fast)
+		errSlow := json.Unmarshal(line, &slow)
+		if (errFast == nil) != (errSlow == nil) || fast != slow {
+			t.Fatalf("decodeRecord %+v (%v), encoding/json %+v (%v)", fast, errFast, slow, errSlow)
 		}
 	})
 }

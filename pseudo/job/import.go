@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"sort"
@@ -117,11 +118,17 @@ func Import(ctx context.Context, v *keyvault.Vault, paths []string, o ImportOpti
 
 	res := &ImportResult{Job: h.Job, Domain: h.Domain}
 	withdrawn := map[string]struct{}{}
+	// Link files of one job repeat a person once per file they are in;
+	// an exact repeat of a record already checked and linked is skipped.
+	done := newRepeats()
 	for _, p := range paths {
 		f := ImportedFile{Path: p}
 		err := readFile(p, func(r io.Reader) error {
 			var err error
 			f.Records, err = ReadLinks(r, ident, func(kind, canonical, code string) error {
+				if done.seen(kind, canonical, code) {
+					return nil
+				}
 				k, err := pseudo.ParseKind(kind)
 				if err != nil {
 					return fmt.Errorf("%w: unknown identifier kind", ErrBadLinkFile)
@@ -133,6 +140,9 @@ func Import(ctx context.Context, v *keyvault.Vault, paths []string, o ImportOpti
 				if errors.Is(err, keyvault.ErrWithdrawn) {
 					withdrawn[code] = struct{}{}
 					return nil
+				}
+				if err == nil {
+					done.add(kind, canonical, code)
 				}
 				return err
 			})
@@ -217,4 +227,45 @@ func granted(v *keyvault.Vault, h LinkHeader) error {
 		}
 	}
 	return fmt.Errorf("%w: job %s in domain %s", ErrNotGranted, h.Job, h.Domain)
+}
+
+// repeats remembers records already checked and linked, by a 128-bit keyed
+// hash of the whole record (kind, identifier and code: a record that
+// differs in any of them is checked on its own), up to maxRepeats of them.
+type repeats struct {
+	h0, h1 maphash.Seed
+	m      map[[2]uint64]struct{}
+}
+
+const maxRepeats = 1 << 20
+
+func newRepeats() *repeats {
+	return &repeats{h0: maphash.MakeSeed(), h1: maphash.MakeSeed(), m: map[[2]uint64]struct{}{}}
+}
+
+func (r *repeats) key(kind, canonical, code string) [2]uint64 {
+	var k [2]uint64
+	for i, seed := range []maphash.Seed{r.h0, r.h1} {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		h.WriteString(kind)
+		h.WriteByte(0)
+		h.WriteString(canonical)
+		h.WriteByte(0)
+		h.WriteString(code)
+		k[i] = h.Sum64()
+	}
+	return k
+}
+
+func (r *repeats) seen(kind, canonical, code string) bool {
+	_, ok := r.m[r.key(kind, canonical, code)]
+	return ok
+}
+
+func (r *repeats) add(kind, canonical, code string) {
+	if len(r.m) >= maxRepeats {
+		clear(r.m) // repeats then cost a check and a Link call, nothing more
+	}
+	r.m[r.key(kind, canonical, code)] = struct{}{}
 }

@@ -311,6 +311,10 @@ func TestImportRefuses(t *testing.T) {
 		{"another vault", []string{write("foreign", sealed(&foreign))}, nil, "another vault"},
 		{"two jobs", []string{lfs[0], write("g2", sealed(g2))}, nil, "one job at a time"},
 		{"one good, one bad", []string{lfs[0], write("flipped2", flipped)}, ErrBadLinkFile, ""},
+		{"a repeat that changes the identifier", []string{
+			write("first", sealed(g, [3]string{"nid", id, c.Code(pseudo.KindNID, id)})),
+			write("forged", sealed(g, [3]string{"nid", "12345678902", c.Code(pseudo.KindNID, id)})),
+		}, ErrBadLinkFile, "forged: record 1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Import(t.Context(), v, tt.files, ImportOptions{})

@@ -2,12 +2,14 @@ package job
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"filippo.io/age"
 
@@ -185,7 +187,7 @@ func ReadLinks(r io.Reader, identity age.Identity, fn func(kind, canonical, code
 	for sc.Scan() {
 		n++
 		var rec record
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || rec.Kind == "" || rec.Code == "" || rec.ID == "" {
+		if err := decodeRecord(sc.Bytes(), &rec); err != nil || rec.Kind == "" || rec.Code == "" || rec.ID == "" {
 			return n, fmt.Errorf("%w: record %d is malformed", ErrBadLinkFile, n)
 		}
 		if err := fn(rec.Kind, rec.ID, rec.Code); err != nil {
@@ -197,4 +199,45 @@ func ReadLinks(r io.Reader, identity age.Identity, fn func(kind, canonical, code
 		return n, fmt.Errorf("%w: after record %d: %v", ErrBadLinkFile, n, err)
 	}
 	return n, nil
+}
+
+// decodeRecord decodes one line of a link file. Lines exactly as
+// LinkWriter writes them with no escape in any string (nearly all) are
+// read directly, ~10x faster than encoding/json; anything else goes
+// through encoding/json.
+func decodeRecord(line []byte, rec *record) error {
+	if b, ok := bytes.CutPrefix(line, []byte(`{"k":"`)); ok {
+		var k, c, i string
+		if k, b, ok = plainString(b); ok {
+			if b, ok = bytes.CutPrefix(b, []byte(`,"c":"`)); ok {
+				if c, b, ok = plainString(b); ok {
+					if b, ok = bytes.CutPrefix(b, []byte(`,"i":"`)); ok {
+						if i, b, ok = plainString(b); ok && len(b) == 1 && b[0] == '}' {
+							*rec = record{Kind: k, Code: c, ID: i}
+							return nil
+						}
+					}
+				}
+			}
+		}
+	}
+	return json.Unmarshal(line, rec)
+}
+
+// plainString reads a JSON string's content up to its closing quote, if it
+// has no escape, no control character and valid UTF-8; it returns the rest
+// after the quote.
+func plainString(b []byte) (string, []byte, bool) {
+	for i, c := range b {
+		switch {
+		case c == '"':
+			if !utf8.Valid(b[:i]) {
+				return "", nil, false
+			}
+			return string(b[:i]), b[i+1:], true
+		case c == '\\' || c < 0x20:
+			return "", nil, false
+		}
+	}
+	return "", nil, false
 }

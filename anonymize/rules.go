@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pseudokit/pseudokit/pseudo"
 )
 
 // Rules say how to anonymise a dataset: the quasi-identifiers and how to
@@ -87,28 +89,10 @@ type SensitiveRule struct {
 	Diversity *DiversityCriterion
 }
 
-// RuleError is an error in a rule file. It names the file and line where known.
-type RuleError struct {
-	File string
-	Line int
-	Err  error
-}
-
-// Error implements error.
-func (e *RuleError) Error() string {
-	switch {
-	case e.File != "" && e.Line > 0:
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
-	case e.File != "":
-		return fmt.Sprintf("%s: %v", e.File, e.Err)
-	case e.Line > 0:
-		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
-	}
-	return e.Err.Error()
-}
-
-// Unwrap returns the underlying error.
-func (e *RuleError) Unwrap() error { return e.Err }
+// RuleError is an error in a rule file, naming the file and line where
+// known: the same type as package pseudo's, so callers handle rule errors of
+// either kind of rule file alike.
+type RuleError = pseudo.RuleError
 
 // LoadRules reads a YAML rule file (see [ParseRules]); relative hierarchy
 // paths are resolved against the file's directory.

@@ -104,6 +104,7 @@ type RuleError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *RuleError) Error() string {
 	switch {
 	case e.File != "" && e.Line > 0:
@@ -116,6 +117,7 @@ func (e *RuleError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns the underlying error.
 func (e *RuleError) Unwrap() error { return e.Err }
 
 // LoadRules reads a YAML rule file.

@@ -20,7 +20,7 @@ const stmtRows = 256
 
 // queue records a link to be written with the next batch. Called with t.mu
 // held, for an identifier that is neither in t.seen nor withdrawn.
-func (t *Tx) queue(idx [idxLen]byte, kind, canonical, code string) error {
+func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string) error {
 	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
 	start := len(t.arena)
 	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
@@ -28,7 +28,7 @@ func (t *Tx) queue(idx [idxLen]byte, kind, canonical, code string) error {
 	// Not t.remember: an entry evicted before the batch is written would
 	// send a repeat of the identifier to the queue again. startWrite
 	// evicts instead.
-	t.seen[idx] = code
+	t.seen[sk] = code
 	if len(t.pend) < linkBatch {
 		return nil
 	}

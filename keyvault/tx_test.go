@@ -421,3 +421,23 @@ func TestNoIdentifierInFile(t *testing.T) {
 }
 
 func jsonNum(s string) any { return jsonNumber(s) }
+
+// TestSeenKey checks that the per-transaction key of an identifier tells
+// apart identifiers that differ in kind, in value or only in where kind
+// ends and value begins.
+func TestSeenKey(t *testing.T) {
+	v, _ := newVault(t)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	pairs := [][2]string{{"nid", "x"}, {"ni", "dx"}, {"nidx", ""}, {"nid", "y"}, {"text", "x"}, {"nid", "x\x00"}}
+	keys := map[seenKey][2]string{}
+	for _, p := range pairs {
+		k := tx.key(p[0], p[1])
+		if q, dup := keys[k]; dup {
+			t.Fatalf("%q and %q share a key", p, q)
+		}
+		keys[k] = p
+		assert.Equal(t, k, tx.key(p[0], p[1]), "the key of an identifier is stable within the transaction")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -114,6 +115,16 @@ func schemaFor(minor int) []string {
 	return out
 }
 
+// pageSize is the SQLite page size of a new vault. Links are written to two
+// B-trees with random keys (by code and by keyed index), so nearly every
+// new link of a large run lands on another page; larger pages make the
+// trees shallower and let the 16 MiB page cache hold more of their upper
+// levels. Measured against SQLite's default of 4096 (BenchmarkLinkInsert,
+// fresh vault): 143k -> 187k new links/s at 200,000 links, 73k -> 82k at
+// 1,000,000 (8192 bytes: 178k and 81k). Vaults made with another page size
+// work as before: SQLite reads the size from the file.
+const pageSize = 16384
+
 // synchronous is the SQLite synchronous setting. It is a variable only so
 // that the fuzz tests can turn fsync off; programs must not change it.
 var synchronous = "FULL"
@@ -134,7 +145,11 @@ func dsn(path string) (string, error) {
 		"&_pragma=trusted_schema(OFF)" +
 		"&_pragma=cell_size_check(ON)" +
 		"&_pragma=temp_store(MEMORY)" +
-		"&_pragma=cache_size(-16384)", nil
+		"&_pragma=cache_size(-16384)" +
+		// Only an empty file takes it (Create); SQLite fixes the size when
+		// a write transaction first starts, so it cannot be set inside
+		// Create's transaction.
+		"&_pragma=page_size(" + strconv.Itoa(pageSize) + ")", nil
 }
 
 // fileURI turns a file name into an SQLite "file:" URI (absolute path,

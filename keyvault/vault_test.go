@@ -27,6 +27,11 @@ func TestCreateOpenInfo(t *testing.T) {
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, fs.FileMode(0o600), st.Mode().Perm())
+	var ps int
+	db := rawDB(t, path)
+	require.NoError(t, db.QueryRow(`PRAGMA page_size`).Scan(&ps))
+	db.Close()
+	assert.Equal(t, pageSize, ps, "a new vault has pseudokit's page size, not SQLite's default")
 
 	v = reopen(t, path)
 	in, err := v.Info()

@@ -110,6 +110,30 @@ func TestCodeTakenWithinBatch(t *testing.T) {
 	assert.True(t, bytes.Equal(before, snapshot(t, path)))
 }
 
+// Two new identifiers with the same code in a batch written with INSERT ...
+// RETURNING (an earlier batch skipped a stored link): the first is
+// inserted, the second is refused.
+func TestCodeTakenWithinReturningBatch(t *testing.T) {
+	smallBatches(t, 4)
+	v, path := storedVault(t, 10)
+	before := snapshot(t, path)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	require.NoError(t, tx.Link("nid", synthNID(0), "KS0"))
+	for i := 100; i < 103; i++ {
+		require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+	}
+	waitWritten(tx)
+	require.True(t, tx.skipped, "the next batch is written with RETURNING")
+	require.NoError(t, tx.Link("nid", synthNID(200), "KA"))
+	require.NoError(t, tx.Link("nid", synthNID(201), "KSAME"))
+	require.NoError(t, tx.Link("nid", synthNID(202), "KSAME"))
+	require.NoError(t, tx.Link("nid", synthNID(203), "KB"))
+	waitWritten(tx)
+	require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), ErrCodeTaken)
+	assert.True(t, bytes.Equal(before, snapshot(t, path)))
+}
+
 // Counts are exact across batch boundaries, on a first run, on a re-run
 // (where the probes come first) and on a mixed run.
 func TestCountsAcrossBatches(t *testing.T) {
@@ -314,4 +338,31 @@ func TestParallelLinkSmallBatches(t *testing.T) {
 	in, err := v.Info()
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{LinkActive: 400}, in.Domains[0].Links)
+}
+
+// The probes search a B-tree, never scan the table: by code the table
+// itself (its primary key), by keyed index the unique index.
+func TestProbePlans(t *testing.T) {
+	v, path := storedVault(t, 10)
+	v.Close()
+	db := rawDB(t, path)
+	defer db.Close()
+	for kind, want := range map[int]string{
+		probeCodeSQL: "SEARCH links USING PRIMARY KEY (domain=? AND code=?)",
+		probeSQL:     "SEARCH links USING INDEX sqlite_autoindex_links_2 (domain=? AND idx=?)",
+	} {
+		tx := &Tx{domain: domainRow{id: 1}}
+		q := tx.statementSQL(8, kind)
+		var plan []string
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, make([]any, 8)...)
+		require.NoError(t, err)
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &notused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Err())
+		assert.Contains(t, plan, want, q)
+	}
 }

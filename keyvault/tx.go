@@ -71,9 +71,10 @@ type Tx struct {
 	insN       map[int]*sql.Stmt // multi-row INSERT by number of rows
 	insRetN    map[int]*sql.Stmt // the same with RETURNING idx
 	skipped    bool              // the last INSERT skipped rows (see insertRows)
-	probeN     map[int]*sql.Stmt // multi-row probe by number of rows
+	probeN     map[int]*sql.Stmt // multi-row probe by keyed index, by number of rows
+	probeCodeN map[int]*sql.Stmt // the same by code
 	probeBuf   []linkRow
-	idxBuf2    [][idxLen]byte // keyed indexes of inserted rows
+	codeBuf    []string // codes of inserted rows
 	args       []any
 }
 
@@ -81,10 +82,11 @@ type Tx struct {
 type pendingLink struct {
 	idx        [idxLen]byte
 	kind, code string
-	sealed     []byte // in Tx.arena
-	found      bool   // set by probe
-	inserted   bool   // set by insertRows
-	row        linkRow
+	// The sealed identifier, in the batch's arena (Tx.arena when queued).
+	sealedAt, sealedLen uint32
+	row                 int32 // set by probe: the stored link, in Tx.probeBuf
+	found               bool  // set by probe
+	inserted            bool  // set by insertRows
 }
 
 // linkRow is what a probe reads of a stored link.
@@ -128,7 +130,7 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 	}
 	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index),
 		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, seen: map[seenKey]string{},
-		insN: map[int]*sql.Stmt{}, insRetN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}}
+		insN: map[int]*sql.Stmt{}, insRetN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}, probeCodeN: map[int]*sql.Stmt{}}
 	t.written = sync.NewCond(&t.mu)
 	if err := t.prepare(); err != nil {
 		t.close()
@@ -557,6 +559,9 @@ func (t *Tx) close() {
 		st.Close()
 	}
 	for _, st := range t.probeN {
+		st.Close()
+	}
+	for _, st := range t.probeCodeN {
 		st.Close()
 	}
 	for _, st := range t.insRetN {

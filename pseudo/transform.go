@@ -324,10 +324,14 @@ const cacheSize = 1 << 14
 // values that the workers share (12 bytes each, plus a 128-byte entry for
 // each value held, which includes the value if it is at most 40 bytes; the
 // code string is shared with the vault's transaction). Repeats that miss
-// here still hit the vault transaction's own cache. 1<<17 measured ~10 %
-// less CPU on the 1M-row re-run (100,000 persons) but ~25 MB more peak RSS,
-// too close to the 256 MB bound for Parquet.
-const cacheSlots = 1 << 16
+// here still hit the vault transaction's own cache. Measured on 1M rows
+// (2026-11-23, fresh vault, 2 cores): against 1<<16, 1<<17 took 9-12 % less
+// CPU with 100,000 persons and 5 % more with 1,000,000 (more live cache
+// under the soft memory limit), peak RSS unchanged (CSV 211-217 MB,
+// Parquet 225-227 MB); 1<<18 took another 6 % less with 100,000 persons
+// but 40 % more CPU with 1,000,000, as the garbage collector ran against
+// the limit.
+const cacheSlots = 1 << 17
 
 // cached is what the workers remember of a value they have met: its
 // canonical form and code (already linked), or why it is invalid. It

@@ -116,7 +116,11 @@ func (t *Tx) flush() error {
 // inserted nor found by their code, which means a conflict.
 func (t *Tx) writePending(ps []pendingLink, arena []byte) error {
 	slices.SortFunc(ps, func(a, b pendingLink) int { return strings.Compare(a.code, b.code) })
-	if t.existing > t.newLinks {
+	probeFirst, err := t.probeFirst(ps)
+	if err != nil {
+		return err
+	}
+	if probeFirst {
 		if err := t.probe(ps, true); err != nil {
 			return err
 		}
@@ -178,6 +182,28 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte) error {
 		}
 	}
 	return nil
+}
+
+// probeFirst tells whether most links of ps are likely stored already. It
+// goes by the counts of the batches written before; for the first batch of
+// the run it probes one statement's worth (a random sample: codes are
+// random and ps is in code order), so that a re-run does not start with a
+// whole batch of inserts that all skip.
+func (t *Tx) probeFirst(ps []pendingLink) (bool, error) {
+	if t.existing+t.newLinks > 0 || len(ps) <= stmtRows {
+		return t.existing > t.newLinks, nil
+	}
+	sample := ps[:stmtRows]
+	if err := t.probe(sample, true); err != nil {
+		return false, err
+	}
+	found := 0
+	for i := range sample {
+		if sample[i].found {
+			found++
+		}
+	}
+	return 2*found > len(sample), nil
 }
 
 // checkByCode handles a queued link whose code was found in the vault: the

@@ -366,3 +366,34 @@ func TestProbePlans(t *testing.T) {
 		assert.Contains(t, plan, want, q)
 	}
 }
+
+// A re-run whose first batch is larger than a statement probes a sample
+// first and, finding most links stored, probes before it inserts: no
+// INSERT skips a row. A first run in a domain with other people's links
+// inserts first.
+func TestFirstBatchProbesSample(t *testing.T) {
+	v, _ := storedVault(t, 1000)
+	for _, rerun := range []bool{true, false} {
+		tx, err := v.Begin(t.Context(), DefaultDomain)
+		require.NoError(t, err)
+		for i := range 1000 {
+			id, code := synthNID(i), fmt.Sprintf("KS%d", i)
+			if !rerun {
+				id, code = synthNID(5000+i), fmt.Sprintf("KN%d", i)
+			}
+			require.NoError(t, tx.Link("nid", id, code))
+		}
+		for i := range 10 {
+			// Codes that sort first: the last statement holds stored links.
+			require.NoError(t, tx.Link("nid", synthNID(9000+i), fmt.Sprintf("KA%d", i)))
+		}
+		n, e := tx.Counts()
+		if rerun {
+			assert.Equal(t, [2]int{10, 1000}, [2]int{n, e})
+		} else {
+			assert.Equal(t, [2]int{1010, 0}, [2]int{n, e})
+		}
+		assert.False(t, tx.skipped, "no INSERT skipped a stored link")
+		require.NoError(t, tx.Rollback())
+	}
+}

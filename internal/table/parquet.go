@@ -93,6 +93,13 @@ func (r *ParquetReader) Close() error {
 	return r.pf.Close()
 }
 
+// parquetPageBytes is the target size of a data page. arrow-go's default is
+// 1 MiB; with 64 KiB pages each page's buffers stay small enough to be reused
+// instead of growing the heap. Measured on 1M rows (run.sh rules): 3-5 % less
+// CPU for Parquet -> Parquet, 7 % at 4M rows, 30 -> 25 GCs, file size +0.2 %,
+// peak RSS unchanged. 16 and 32 KiB were no better; 256 KiB kept half the gain.
+const parquetPageBytes = 64 << 10
+
 // ParquetOptions configure a Parquet writer.
 type ParquetOptions struct {
 	// Random names columns whose values are random-looking (codes): they are
@@ -129,6 +136,7 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, o ParquetOptions) (*Par
 		parquet.WithAllocator(mem),
 		parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithMaxRowGroupLength(rg),
+		parquet.WithDataPageSize(parquetPageBytes),
 		parquet.WithCreatedBy("pseudokit"),
 	}
 	for _, c := range o.Random {

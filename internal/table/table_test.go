@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pseudokit/pseudokit/internal/csvio"
@@ -231,4 +232,57 @@ func TestCSVReaderBatches(t *testing.T) {
 		require.NoError(t, r.Close())
 		mem.AssertSize(t, 0)
 	}
+}
+
+// TestParquetPageSize: a column of random-looking codes is split into data
+// pages of about parquetPageBytes, not one page of arrow-go's 1 MiB default,
+// and the file reads back the same.
+func TestParquetPageSize(t *testing.T) {
+	const rows = 40000 // ~1.1 MB of 27-byte codes: 14 pages with 64 KiB pages, 1 with 1 MiB
+	var sb strings.Builder
+	sb.WriteString("code,n\n")
+	for i := 0; i < rows; i++ {
+		sum := sha256.Sum256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+		sb.WriteString(hex.EncodeToString(sum[:])[:27])
+		sb.WriteString(",1\n")
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	r, err := NewCSVReader(strings.NewReader(sb.String()), CSVOptions{Allocator: mem, BatchRows: rows})
+	require.NoError(t, err)
+	var pq bytes.Buffer
+	w, err := NewParquetWriter(&pq, r.Schema(), ParquetOptions{Random: []string{"code"}, Allocator: mem})
+	require.NoError(t, err)
+	rec, err := r.Next()
+	require.NoError(t, err)
+	require.NoError(t, w.Write(rec))
+	rec.Release()
+	require.NoError(t, w.Close())
+
+	pf, err := file.NewParquetReader(bytes.NewReader(pq.Bytes()))
+	require.NoError(t, err)
+	defer pf.Close()
+	pr, err := pf.RowGroup(0).GetColumnPageReader(0)
+	require.NoError(t, err)
+	pages, values := 0, 0
+	for pr.Next() {
+		p := pr.Page()
+		if dp, ok := p.(file.DataPage); ok {
+			pages++
+			values += int(dp.NumValues())
+			require.LessOrEqual(t, int(dp.UncompressedSize()), 2*parquetPageBytes, "page %d (arrow-go checks the size after each batch of 1,024 values)", pages)
+		}
+	}
+	require.NoError(t, pr.Err())
+	require.Equal(t, rows, values)
+	require.GreaterOrEqual(t, pages, rows*28/(2*parquetPageBytes), "pages of about %d bytes", parquetPageBytes)
+
+	back, err := NewParquetReader(bytes.NewReader(pq.Bytes()), rows, mem)
+	require.NoError(t, err)
+	got, err := back.Next()
+	require.NoError(t, err)
+	require.Equal(t, int64(rows), got.NumRows())
+	require.Equal(t, strings.Split(sb.String(), "\n")[1][:27], got.Column(0).ValueStr(0))
+	got.Release()
+	require.NoError(t, back.Close())
 }

@@ -14,7 +14,7 @@ func TestWayCache(t *testing.T) {
 	c.put("", 0, 1)
 	_, _, ok = c.get("")
 	require.False(t, ok)
-	// Everything put is found until its pair of slots takes two newer keys;
+	// Everything put is found until its set of slots takes four newer keys;
 	// what is found is always what was put under that key.
 	for i := 0; i < 1000; i++ {
 		k := "k" + strconv.Itoa(i)
@@ -65,4 +65,31 @@ func TestWayCacheConcurrent(t *testing.T) {
 	for g := 0; g < 4; g++ {
 		<-done
 	}
+}
+
+// TestWayCacheWays: keys that share a set all stay until a ninth pushes the
+// oldest out (a cache of 8 slots is one set).
+func TestWayCacheWays(t *testing.T) {
+	c := newWayCache[int](ways)
+	for i := 0; i < ways; i++ {
+		k := "k" + strconv.Itoa(i)
+		_, h, _ := c.get(k)
+		c.put(k, h, i)
+	}
+	for i := 0; i < ways; i++ {
+		v, _, ok := c.get("k" + strconv.Itoa(i))
+		require.True(t, ok, "key %d of %d", i, ways)
+		require.Equal(t, i, v)
+	}
+	_, h, _ := c.get("new")
+	c.put("new", h, -1)
+	_, _, ok := c.get("k0")
+	require.False(t, ok, "the oldest key is pushed out")
+	for i := 1; i < ways; i++ {
+		_, _, ok := c.get("k" + strconv.Itoa(i))
+		require.True(t, ok, "key %d", i)
+	}
+	v, _, ok := c.get("new")
+	require.True(t, ok)
+	require.Equal(t, -1, v)
 }

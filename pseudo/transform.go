@@ -492,13 +492,13 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	spec := &w.p.specs[ci]
 	c := &w.cols[ci]
 	c.canon = resize(c.canon, n)
-	c.state = resizeState(c.state, n)
+	c.state = resize(c.state, n)
 	c.reasons = resize(c.reasons, n)
 	c.codes = resize(c.codes, n)
 	coding := spec.rule.Action == ActionCode
 	fakes := ci == w.p.subj && w.p.subjFakes
 	if fakes {
-		c.fakeIx = resizeIx(c.fakeIx, n)
+		c.fakeIx = resize(c.fakeIx, n)
 	}
 	for i := 0; i < n; i++ {
 		c.state[i], c.reasons[i], c.canon[i], c.codes[i] = stateNull, "", "", ""
@@ -826,23 +826,10 @@ func valueAt(a arrow.Array, i int) string {
 	return v
 }
 
-func resize(s []string, n int) []string {
+// resize returns s with length n, reusing its array when it is large enough.
+func resize[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]string, n)
-	}
-	return s[:n]
-}
-
-func resizeIx(s [][2]int32, n int) [][2]int32 {
-	if cap(s) < n {
-		return make([][2]int32, n)
-	}
-	return s[:n]
-}
-
-func resizeState(s []valueState, n int) []valueState {
-	if cap(s) < n {
-		return make([]valueState, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }

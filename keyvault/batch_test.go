@@ -119,12 +119,7 @@ func TestCodeTakenWithinReturningBatch(t *testing.T) {
 	before := snapshot(t, path)
 	tx, err := v.Begin(t.Context(), DefaultDomain)
 	require.NoError(t, err)
-	require.NoError(t, tx.Link("nid", synthNID(0), "KS0"))
-	for i := 100; i < 103; i++ {
-		require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
-	}
-	waitWritten(tx)
-	require.True(t, tx.skipped, "the next batch is written with RETURNING")
+	skipOneBatch(t, tx)
 	require.NoError(t, tx.Link("nid", synthNID(200), "KA"))
 	require.NoError(t, tx.Link("nid", synthNID(201), "KSAME"))
 	require.NoError(t, tx.Link("nid", synthNID(202), "KSAME"))
@@ -264,6 +259,20 @@ func TestWithdrawnIsSynchronous(t *testing.T) {
 	commit(t, tx)
 }
 
+// skipOneBatch fills a batch of 4 (see smallBatches) with one link stored
+// before (storedVault's first) and three new ones, and waits until it is
+// written: the plain INSERT skips one row, so the next batch is written
+// with RETURNING.
+func skipOneBatch(t *testing.T, tx *Tx) {
+	t.Helper()
+	require.NoError(t, tx.Link("nid", synthNID(0), "KS0"))
+	for i := 100; i < 103; i++ {
+		require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
+	}
+	waitWritten(tx)
+	require.True(t, tx.skipped, "the next batch is written with RETURNING")
+}
+
 // After a batch that skipped rows, the next is inserted with RETURNING:
 // counts and conflicts come out the same.
 func TestInsertReturningPath(t *testing.T) {
@@ -272,13 +281,7 @@ func TestInsertReturningPath(t *testing.T) {
 	for _, conflict := range []bool{false, true} {
 		tx, err := v.Begin(t.Context(), DefaultDomain)
 		require.NoError(t, err)
-		// Batch 1: one stored link, three new: the plain INSERT skips one.
-		require.NoError(t, tx.Link("nid", synthNID(0), "KS0"))
-		for i := 100; i < 103; i++ {
-			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))
-		}
-		waitWritten(tx)
-		assert.True(t, tx.skipped)
+		skipOneBatch(t, tx)
 		// Batch 2, with RETURNING: three new and one stored.
 		for i := 103; i < 106; i++ {
 			require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KN%d", i)))

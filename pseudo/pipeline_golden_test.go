@@ -48,7 +48,7 @@ func pipelineTo(tb testing.TB, dst io.Writer, rules *Rules, in string, enc Encod
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w, err := newWriter(dst, outSchema, out, inp, &p.rules)
+	w, err := newWriter(dst, outSchema, out, inp, &p.rules, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -316,18 +316,28 @@ func TestFormatOf(t *testing.T) {
 	require.ErrorContains(t, err, "cannot tell the format")
 }
 
+// writeRows writes a CSV file with columns fnr,fornavn,etternavn,notat,n
+// and the n rows that row makes, and returns its text.
+func writeRows(t *testing.T, path string, n int, row func(i int) string) string {
+	var b strings.Builder
+	b.WriteString("fnr,fornavn,etternavn,notat,n\n")
+	for i := 0; i < n; i++ {
+		b.WriteString(row(i))
+		b.WriteByte('\n')
+	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
+	return b.String()
+}
+
 // TestWorkersSameOutput: the output and the errors are the same whatever
 // the number of workers and the batch size.
 func TestWorkersSameOutput(t *testing.T) {
 	v := newVault(t)
 	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("fnr,fornavn,etternavn,notat,n\n")
-	for i := 0; i < 1000; i++ {
-		fmt.Fprintf(&b, "%s,Kari,Nordmann,\"a\nb\",%d\n", synth(t, i%97), i)
-	}
 	in := filepath.Join(dir, "in.csv")
-	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o600))
+	data := writeRows(t, in, 1000, func(i int) string {
+		return fmt.Sprintf("%s,Kari,Nordmann,\"a\nb\",%d", synth(t, i%97), i)
+	})
 	var outs [][]byte
 	for _, cfg := range []struct{ workers, batch int }{{1, 0}, {1, 7}, {3, 7}, {4, 64}} {
 		out := filepath.Join(dir, fmt.Sprintf("out-%d-%d.csv", cfg.workers, cfg.batch))
@@ -342,7 +352,7 @@ func TestWorkersSameOutput(t *testing.T) {
 		require.Equal(t, outs[0], o)
 	}
 	// An invalid number at row 600 (line 1200: every row spans two lines).
-	lines := strings.Split(b.String(), "\n")
+	lines := strings.Split(data, "\n")
 	lines[1199] = "x" + lines[1199][1:]
 	bad := filepath.Join(dir, "bad.csv")
 	require.NoError(t, os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o600))
@@ -359,9 +369,8 @@ func TestWorkersSameOutput(t *testing.T) {
 func TestPoolAllocatorSameOutput(t *testing.T) {
 	v := newVault(t)
 	dir := t.TempDir()
-	var b strings.Builder
-	b.WriteString("fnr,fornavn,etternavn,notat,n\n")
-	for i := 0; i < 600; i++ {
+	inCSV := filepath.Join(dir, "in.csv")
+	writeRows(t, inCSV, 600, func(i int) string {
 		id := synth(t, i%53)
 		switch i % 11 {
 		case 3:
@@ -369,10 +378,9 @@ func TestPoolAllocatorSameOutput(t *testing.T) {
 		case 5:
 			id = ""
 		}
-		fmt.Fprintf(&b, "%s,kari%d,nordmann,\"a\nb %d\",%d\n", id, i%5, i, i) // already canonical: canonical forms alias the batch
-	}
-	inCSV := filepath.Join(dir, "in.csv")
-	require.NoError(t, os.WriteFile(inCSV, []byte(b.String()), 0o600))
+		// Names already in canonical form: their canonical forms alias the batch.
+		return fmt.Sprintf("%s,kari%d,nordmann,\"a\nb %d\",%d", id, i%5, i, i)
+	})
 	ids := make([]string, 300)
 	for i := range ids {
 		ids[i] = synth(t, i%41)

@@ -363,9 +363,10 @@ func TestWorkersSameOutput(t *testing.T) {
 }
 
 // TestPoolAllocatorSameOutput: a run on the pool allocator (FileJob's
-// default), with every freed buffer poisoned, writes the same bytes as a
-// run on the Go allocator, in every format pair, over many small batches
-// on several workers: no buffer is read after it went back to the pool.
+// default for CSV -> CSV), with every freed buffer poisoned, writes the
+// same bytes as a run on the Go allocator, in every format pair, over many
+// small batches on several workers: no buffer is read after it went back
+// to the pool.
 func TestPoolAllocatorSameOutput(t *testing.T) {
 	v := newVault(t)
 	dir := t.TempDir()

@@ -69,7 +69,7 @@ type Tx struct {
 	writing    bool              // a batch is being written
 	written    *sync.Cond        // on mu: a batch was written
 	insN       map[int]*sql.Stmt // multi-row INSERT by number of rows
-	insRetN    map[int]*sql.Stmt // the same with RETURNING idx
+	insRetN    map[int]*sql.Stmt // the same with RETURNING code
 	skipped    bool              // the last INSERT skipped rows (see insertRows)
 	probeN     map[int]*sql.Stmt // multi-row probe by keyed index, by number of rows
 	probeCodeN map[int]*sql.Stmt // the same by code

@@ -103,8 +103,9 @@ type FileJob struct {
 	// 5M rows (100,000 persons), CSV: 9-13 % less CPU than on the Go
 	// allocator (the garbage collector ran 12 times instead of 29), peak
 	// RSS 199-205 instead of 216 MB. Parquet -> Parquet re-runs took 20 %
-	// more CPU on the pool (arrow-go's reader grows buffers of many sizes,
-	// which the pool keeps without reuse), so Parquet stays off it.
+	// more CPU on the pool (why was not worked out: arrow-go's Parquet
+	// reader and writer allocate much outside the allocator), so Parquet
+	// stays off it.
 	Allocator memory.Allocator
 	// Finder finds identifiers inside free text, for redact rules
 	// (scan.Finder from package pseudo/scan).

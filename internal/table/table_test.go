@@ -286,3 +286,39 @@ func TestParquetPageSize(t *testing.T) {
 	got.Release()
 	require.NoError(t, back.Close())
 }
+
+// TestOutputWriteback: an Output starts the writeback of each
+// writebackBytes it has written, in order and without gaps, and the file
+// holds what was written.
+func TestOutputWriteback(t *testing.T) {
+	oldBytes, oldStart := writebackBytes, startWriteback
+	t.Cleanup(func() { writebackBytes, startWriteback = oldBytes, oldStart })
+	writebackBytes = 1000
+	type span struct{ off, n int64 }
+	var spans []span
+	startWriteback = func(f *os.File, off, n int64) {
+		spans = append(spans, span{off, n})
+		oldStart(f, off, n) // the real call too: it must not fail the write
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.csv")
+	o, err := CreateOutput(path, nil)
+	require.NoError(t, err)
+	data := bytes.Repeat([]byte("0123456789abcdef\n"), 1<<17) // 2.2 MB
+	for b := data; len(b) > 0; b = b[min(4096, len(b)):] {
+		_, err = o.Write(b[:min(4096, len(b))]) // the buffer reaches the file 1 MiB at a time
+		require.NoError(t, err)
+	}
+	require.NoError(t, o.Commit())
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, data, got)
+	require.Len(t, spans, 3, "one per flush of the 1 MiB buffer (the last at Commit)")
+	var next int64
+	for _, s := range spans {
+		require.Equal(t, next, s.off, "no gap")
+		require.GreaterOrEqual(t, s.n, writebackBytes)
+		next = s.off + s.n
+	}
+	require.Equal(t, int64(len(data)), next, "everything")
+}

@@ -109,76 +109,127 @@ func (t *Tx) flush() error {
 // already existed (a re-run): each order saves a statement in its common
 // case.
 //
-// Everything goes in code order: the table is a B-tree by code whose rows
-// are ten times the size of the index's, so in code order consecutive
-// links mostly share the pages SQLite has just read. The index by keyed
-// index (random order) is searched only for links that are neither
-// inserted nor found by their code, which means a conflict.
+// Each of the three trees is written in its own order: the keyed-index
+// map in idx order (which also assigns the new links' ids, so ids follow
+// it), the code map in code order, and the rows of links in id order,
+// which appends them. So every tree is walked front to back once a batch,
+// and a page SQLite reads serves the many links of the batch that fall on
+// it.
 func (t *Tx) writePending(ps []pendingLink, arena []byte) error {
-	slices.SortFunc(ps, func(a, b pendingLink) int { return strings.Compare(a.code, b.code) })
+	slices.SortFunc(ps, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
 	probeFirst, err := t.probeFirst(ps)
 	if err != nil {
 		return err
 	}
 	if probeFirst {
-		if err := t.probe(ps, true); err != nil {
+		if err := t.probe(ps, probeIdxSQL); err != nil {
 			return err
 		}
-		missing := ps[:0] // in place: the found ones are done with
-		for i := range ps {
-			if !ps[i].found {
-				missing = append(missing, ps[i])
-			} else if err := t.checkByCode(&ps[i]); err != nil {
-				return err
-			}
+		found, missing := split(ps, func(p *pendingLink) bool { return p.found })
+		if err := t.verifyStored(found); err != nil {
+			return err
 		}
 		ps = missing
+		if len(ps) == 0 {
+			return nil
+		}
+		// split keeps the order: ps is still in idx order.
 	}
-	if len(ps) == 0 {
-		return nil
+	for i := range ps {
+		ps[i].link = t.nextID
+		t.nextID++
 	}
-	if err := t.insertRows(ps, arena); err != nil {
+	if err := t.insertIndex(ps); err != nil {
 		return err
 	}
-	// The links not inserted: their code or their identifier is already
-	// there (a repeat whose seen entry was evicted, an existing link, a
-	// code taken by someone else, or a conflict).
-	left := ps[:0]
-	for i := range ps {
-		if !ps[i].inserted {
-			left = append(left, ps[i])
+	// The links not in the map afterwards: the identifier is there
+	// already (an existing link, a repeat whose seen entry was evicted,
+	// or a conflict).
+	ins, left := split(ps, func(p *pendingLink) bool { return p.inserted })
+	if len(ins) > 0 {
+		slices.SortFunc(ins, func(a, b pendingLink) int { return strings.Compare(a.code, b.code) })
+		if err := t.insertCodes(ins); err != nil {
+			return err
+		}
+		slices.SortFunc(ins, func(a, b pendingLink) int { return cmpInt(a.link, b.link) })
+		if err := t.insertLinks(ins, arena); err != nil {
+			return err
 		}
 	}
 	if len(left) == 0 {
 		return nil
 	}
-	if err := t.probe(left, true); err != nil {
+	slices.SortFunc(left, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
+	if err := t.probe(left, probeIdxSQL); err != nil {
 		return err
 	}
-	rest := left[:0]
 	for i := range left {
 		if !left[i].found {
-			rest = append(rest, left[i])
-		} else if err := t.checkByCode(&left[i]); err != nil {
-			return err
+			return corruptf("link %s in domain %s was refused, but its identifier is not in the index", left[i].code, t.domain.info.Name)
 		}
 	}
-	if len(rest) == 0 {
+	return t.verifyStored(left)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// split partitions ps in place, stably, into the links for which keep
+// is true and the others (usually few: it copies them aside).
+func split(ps []pendingLink, keep func(*pendingLink) bool) (yes, no []pendingLink) {
+	var others []pendingLink
+	n := 0
+	for i := range ps {
+		if keep(&ps[i]) {
+			ps[n] = ps[i]
+			n++
+		} else {
+			others = append(others, ps[i])
+		}
+	}
+	copy(ps[n:], others)
+	return ps[:n], ps[n:]
+}
+
+// verifyStored checks queued links whose identifier the keyed-index map
+// has (found, link set by a probe by idx): the identifier's stored code
+// must be the queued one, which holds exactly when the code map sends the
+// queued code to the same link. A link older than the transaction counts
+// as existing. A withdrawn link (negated id in the map) is damage here:
+// Link refused every identifier with a tombstone, and Withdraw gives each
+// withdrawn link one.
+func (t *Tx) verifyStored(ps []pendingLink) error {
+	if len(ps) == 0 {
 		return nil
 	}
-	// Not inserted, and the code is not in the vault: the identifier must
-	// be, with another code.
-	slices.SortFunc(rest, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
-	if err := t.probe(rest, false); err != nil {
+	for i := range ps {
+		if ps[i].link < 0 {
+			return fmt.Errorf("%w: %w: withdrawn link of kind %s in domain %s has no tombstone", ErrCorrupt, ErrWithdrawn, ps[i].kind, t.domain.info.Name)
+		}
+	}
+	// Remember each one's link by identifier before the probe by code
+	// overwrites it; ps is sorted by code for that probe.
+	for i := range ps {
+		ps[i].want = ps[i].link
+	}
+	slices.SortFunc(ps, func(a, b pendingLink) int { return strings.Compare(a.code, b.code) })
+	if err := t.probe(ps, probeCodeSQL); err != nil {
 		return err
 	}
-	for i := range rest {
-		p := &rest[i]
-		if !p.found {
-			return corruptf("link %s in domain %s was refused, but neither its code nor its identifier is there", p.code, t.domain.info.Name)
+	for i := range ps {
+		p := &ps[i]
+		if !p.found || p.link != p.want {
+			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, p.kind, t.domain.info.Name)
 		}
-		if err := t.check(p); err != nil {
-			return err
+		if p.link < t.firstID {
+			t.existing++
 		}
 	}
 	return nil
@@ -186,15 +237,16 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte) error {
 
 // probeFirst tells whether most links of ps are likely stored already. It
 // goes by the counts of the batches written before; for the first batch of
-// the run it probes one statement's worth (a random sample: codes are
-// random and ps is in code order), so that a re-run does not start with a
-// whole batch of inserts that all skip.
+// the run it probes one statement's worth (a random sample: keyed indexes
+// are random and ps is in idx order, so the first rows are as good as
+// any), so that a re-run does not start with a whole batch of inserts that
+// all skip.
 func (t *Tx) probeFirst(ps []pendingLink) (bool, error) {
 	if t.existing+t.newLinks > 0 || len(ps) <= stmtRows {
 		return t.existing > t.newLinks, nil
 	}
 	sample := ps[:stmtRows]
-	if err := t.probe(sample, true); err != nil {
+	if err := t.probe(sample, probeIdxSQL); err != nil {
 		return false, err
 	}
 	found := 0
@@ -204,37 +256,6 @@ func (t *Tx) probeFirst(ps []pendingLink) (bool, error) {
 		}
 	}
 	return 2*found > len(sample), nil
-}
-
-// checkByCode handles a queued link whose code was found in the vault: the
-// same identifier's link (from an earlier run, or from this one if its
-// entry in t.seen was evicted), or someone else's code.
-func (t *Tx) checkByCode(p *pendingLink) error {
-	r := &t.probeBuf[p.row]
-	switch {
-	case r.idx != p.idx:
-		return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, p.code, t.domain.info.Name)
-	case r.created == t.seq && r.state == LinkActive:
-		return nil // inserted earlier in this transaction
-	}
-	return t.check(p)
-}
-
-// check compares a queued link with the stored link of its identifier, and
-// counts it as existing if they agree.
-func (t *Tx) check(p *pendingLink) error {
-	r := &t.probeBuf[p.row]
-	switch {
-	case r.state != LinkActive:
-		// Link refused the person if the link had its tombstone.
-		return fmt.Errorf("%w: %w: withdrawn link %s in domain %s has no tombstone", ErrCorrupt, ErrWithdrawn, r.code, t.domain.info.Name)
-	case r.code != p.code:
-		return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, p.kind, t.domain.info.Name)
-	}
-	if r.created != t.seq {
-		t.existing++
-	}
-	return nil
 }
 
 // chunk returns how many of n rows the next statement takes: the largest
@@ -248,35 +269,21 @@ func chunk(n int) int {
 	return c
 }
 
-// insertRows inserts links (sorted by code) with multi-row statements,
-// setting inserted and counting them; rows whose identifier or code is
-// already in the domain are skipped (OR IGNORE). After a statement that
-// skipped rows it asks (RETURNING) which rows were inserted, so that only
-// the others need a probe; otherwise it does not, as that costs about 15 %
-// more than a plain INSERT.
-func (t *Tx) insertRows(ps []pendingLink, arena []byte) error {
+// each runs a statement for ps in chunks: kind tells which (asked anew for
+// every chunk), args appends one row's arguments to t.args, and run
+// executes the statement on them.
+func (t *Tx) each(ps []pendingLink, kind func() int, args func(p *pendingLink), run func(st *sql.Stmt, ps []pendingLink) error) error {
 	for len(ps) > 0 {
 		c := chunk(len(ps))
-		cache, kind := t.insN, insertSQL
-		if t.skipped {
-			cache, kind = t.insRetN, insertReturningSQL
-		}
-		st, err := t.stmt(cache, c, kind)
+		st, err := t.stmt(kind(), c)
 		if err != nil {
 			return err
 		}
-		args := t.args[:0]
+		t.args = t.args[:0]
 		for i := range ps[:c] {
-			p := &ps[i]
-			p.inserted = false
-			args = append(args, p.code, p.kind, p.idx[:], arena[p.sealedAt:p.sealedAt+p.sealedLen])
+			args(&ps[i])
 		}
-		t.args = args
-		if t.skipped {
-			err = t.insertReturning(st, ps[:c])
-		} else {
-			err = t.insertPlain(st, ps[:c])
-		}
+		err = run(st, ps[:c])
 		clear(t.args)
 		if err != nil {
 			return err
@@ -286,8 +293,35 @@ func (t *Tx) insertRows(ps []pendingLink, arena []byte) error {
 	return nil
 }
 
-// insertPlain runs a multi-row INSERT; if it skipped a row, inserted stays
-// false for all, and all are probed.
+func always(kind int) func() int { return func() int { return kind } }
+
+// insertIndex inserts the keyed-index map entries of ps (sorted by idx,
+// link ids assigned) with multi-row statements, setting inserted; entries
+// whose identifier is already in the domain are skipped (OR IGNORE). After
+// a statement that skipped rows it asks (RETURNING) which rows were
+// inserted, so that only the others need a probe; otherwise it does not,
+// as that costs more than a plain INSERT.
+func (t *Tx) insertIndex(ps []pendingLink) error {
+	kind := func() int {
+		if t.skipped {
+			return insIdxRetSQL
+		}
+		return insIdxSQL
+	}
+	return t.each(ps, kind, func(p *pendingLink) {
+		p.inserted = false
+		t.args = append(t.args, p.idx[:], p.link)
+	}, func(st *sql.Stmt, ps []pendingLink) error {
+		if t.skipped {
+			return t.insertReturning(st, ps)
+		}
+		return t.insertPlain(st, ps)
+	})
+}
+
+// insertPlain runs a multi-row INSERT into the keyed-index map; if it
+// skipped a row, a probe tells which entries are the ones it inserted
+// (they point to the ids just assigned).
 func (t *Tx) insertPlain(st *sql.Stmt, ps []pendingLink) error {
 	res, err := st.ExecContext(t.ctx, t.args...)
 	if err != nil {
@@ -297,9 +331,18 @@ func (t *Tx) insertPlain(st *sql.Stmt, ps []pendingLink) error {
 	if err != nil {
 		return t.fail(err)
 	}
-	t.newLinks += int(n)
 	if int(n) < len(ps) {
 		t.skipped = true
+		for i := range ps {
+			ps[i].want = ps[i].link
+		}
+		if err := t.probe(ps, probeIdxSQL); err != nil {
+			return err
+		}
+		for i := range ps {
+			ps[i].inserted = ps[i].found && ps[i].link == ps[i].want
+			ps[i].link = ps[i].want
+		}
 		return nil
 	}
 	for i := range ps {
@@ -308,22 +351,22 @@ func (t *Tx) insertPlain(st *sql.Stmt, ps []pendingLink) error {
 	return nil
 }
 
-// insertReturning runs a multi-row INSERT ... RETURNING code and sets
-// inserted exactly. ps is sorted by code; of links with equal codes (a
-// collision) SQLite inserts the first, and the merge marks the first.
+// insertReturning runs a multi-row INSERT ... RETURNING link into the
+// keyed-index map and sets inserted exactly. ps is in idx order, and so in
+// link order; of links with equal idx SQLite inserts the first.
 func (t *Tx) insertReturning(st *sql.Stmt, ps []pendingLink) error {
 	rows, err := st.QueryContext(t.ctx, t.args...)
 	if err != nil {
 		return t.fail(err)
 	}
-	got := t.codeBuf[:0]
+	got := t.linkBuf[:0]
 	for rows.Next() {
-		var b sql.RawBytes
-		if err := rows.Scan(&b); err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return t.fail(err)
 		}
-		got = append(got, string(b))
+		got = append(got, id)
 	}
 	if err := rows.Close(); err != nil {
 		return t.fail(err)
@@ -331,19 +374,18 @@ func (t *Tx) insertReturning(st *sql.Stmt, ps []pendingLink) error {
 	if err := rows.Err(); err != nil {
 		return t.fail(err)
 	}
-	t.codeBuf = got
-	t.newLinks += len(got)
+	t.linkBuf = got
 	t.skipped = len(got) < len(ps)
 	// RETURNING gives the rows in insertion order in practice, but SQLite
 	// does not promise it.
 	slices.Sort(got)
 	for i, j := 0, 0; i < len(ps) && j < len(got); {
-		switch cmp := strings.Compare(ps[i].code, got[j]); {
-		case cmp == 0:
+		switch {
+		case ps[i].link == got[j]:
 			ps[i].inserted = true
 			i++
 			j++
-		case cmp < 0:
+		case ps[i].link < got[j]:
 			i++
 		default:
 			j++
@@ -352,53 +394,91 @@ func (t *Tx) insertReturning(st *sql.Stmt, ps []pendingLink) error {
 	return nil
 }
 
-// probe reads the stored links with the codes of ps (byCode, ps sorted by
-// code) or with their keyed indexes (ps sorted by idx), setting found and
-// row (an index into t.probeBuf, valid until the next probe).
-func (t *Tx) probe(ps []pendingLink, byCode bool) error {
-	for i := range ps {
-		ps[i].found = false
-	}
-	t.probeBuf = t.probeBuf[:0]
-	for rest := ps; len(rest) > 0; {
-		c := chunk(len(rest))
-		cache, kind := t.probeN, probeSQL
-		if byCode {
-			cache, kind = t.probeCodeN, probeCodeSQL
-		}
-		st, err := t.stmt(cache, c, kind)
-		if err != nil {
-			return err
-		}
-		args := t.args[:0]
-		for i := range rest[:c] {
-			if byCode {
-				args = append(args, rest[i].code)
-			} else {
-				args = append(args, rest[i].idx[:])
-			}
-		}
-		t.args = args
-		rows, err := st.QueryContext(t.ctx, args...)
-		clear(args)
+// insertCodes inserts the code map entries of ps (sorted by code), whose
+// identifiers were just added to the keyed-index map. A code already there
+// belongs to someone else (the identifier is new): ErrCodeTaken.
+func (t *Tx) insertCodes(ps []pendingLink) error {
+	short := false
+	err := t.each(ps, always(insCodeSQL), func(p *pendingLink) {
+		t.args = append(t.args, p.code, p.link)
+	}, func(st *sql.Stmt, ps []pendingLink) error {
+		res, err := st.ExecContext(t.ctx, t.args...)
 		if err != nil {
 			return t.fail(err)
 		}
-		base := len(t.probeBuf)
-		all := t.probeBuf
+		n, err := res.RowsAffected()
+		if err != nil {
+			return t.fail(err)
+		}
+		short = short || int(n) < len(ps)
+		return nil
+	})
+	if err != nil || !short {
+		return err
+	}
+	for i := range ps {
+		ps[i].want = ps[i].link
+	}
+	if err := t.probe(ps, probeCodeSQL); err != nil {
+		return err
+	}
+	for i := range ps {
+		if !ps[i].found || ps[i].link != ps[i].want {
+			return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, ps[i].code, t.domain.info.Name)
+		}
+	}
+	return corruptf("a code of domain %s was refused, but it is not there", t.domain.info.Name)
+}
+
+// insertLinks appends the rows of ps (sorted by link id) to links.
+func (t *Tx) insertLinks(ps []pendingLink, arena []byte) error {
+	return t.each(ps, always(insLinkSQL), func(p *pendingLink) {
+		t.args = append(t.args, p.link, p.code, p.kind, p.idx[:], arena[p.sealedAt:p.sealedAt+p.sealedLen])
+	}, func(st *sql.Stmt, ps []pendingLink) error {
+		if _, err := st.ExecContext(t.ctx, t.args...); err != nil {
+			return t.fail(err)
+		}
+		t.newLinks += len(ps)
+		return nil
+	})
+}
+
+// probe reads the map entries for ps: by keyed index (kind probeIdxSQL, ps
+// sorted by idx) or by code (probeCodeSQL, ps sorted by code), setting
+// found and link.
+func (t *Tx) probe(ps []pendingLink, kind int) error {
+	byCode := kind == probeCodeSQL
+	for i := range ps {
+		ps[i].found = false
+	}
+	return t.each(ps, always(kind), func(p *pendingLink) {
+		if byCode {
+			t.args = append(t.args, p.code)
+		} else {
+			t.args = append(t.args, p.idx[:])
+		}
+	}, func(st *sql.Stmt, ps []pendingLink) error {
+		rows, err := st.QueryContext(t.ctx, t.args...)
+		if err != nil {
+			return t.fail(err)
+		}
+		got := t.probeBuf[:0]
 		for rows.Next() {
-			var r linkRow
-			var idx []byte
-			if err := rows.Scan(&idx, &r.code, &r.state, &r.created); err != nil {
+			var r mapRow
+			var key []byte
+			if err := rows.Scan(&key, &r.link); err != nil {
 				rows.Close()
 				return t.fail(err)
 			}
-			if len(idx) != idxLen {
+			if byCode {
+				r.code = string(key)
+			} else if len(key) != idxLen {
 				rows.Close()
-				return corruptf("link %s in domain %s has a %d-byte index", r.code, t.domain.info.Name, len(idx))
+				return corruptf("keyed index entry of domain %s has %d bytes", t.domain.info.Name, len(key))
+			} else {
+				r.idx = [idxLen]byte(key)
 			}
-			r.idx = [idxLen]byte(idx)
-			all = append(all, r)
+			got = append(got, r)
 		}
 		if err := rows.Close(); err != nil {
 			return t.fail(err)
@@ -406,22 +486,21 @@ func (t *Tx) probe(ps []pendingLink, byCode bool) error {
 		if err := rows.Err(); err != nil {
 			return t.fail(err)
 		}
-		t.probeBuf = all
-		got := all[base:]
+		t.probeBuf = got
 		// Merge with ps (sorted by the same key). The results have no
 		// duplicates (both keys are unique in a domain); ps may have, and
-		// they all match the same row.
-		cmp := func(p *pendingLink, r *linkRow) int { return bytes.Compare(p.idx[:], r.idx[:]) }
+		// they all match the same entry.
+		cmp := func(p *pendingLink, r *mapRow) int { return bytes.Compare(p.idx[:], r.idx[:]) }
 		if byCode {
-			slices.SortFunc(got, func(a, b linkRow) int { return strings.Compare(a.code, b.code) })
-			cmp = func(p *pendingLink, r *linkRow) int { return strings.Compare(p.code, r.code) }
+			slices.SortFunc(got, func(a, b mapRow) int { return strings.Compare(a.code, b.code) })
+			cmp = func(p *pendingLink, r *mapRow) int { return strings.Compare(p.code, r.code) }
 		} else {
-			slices.SortFunc(got, func(a, b linkRow) int { return bytes.Compare(a.idx[:], b.idx[:]) })
+			slices.SortFunc(got, func(a, b mapRow) int { return bytes.Compare(a.idx[:], b.idx[:]) })
 		}
-		for i, j := 0, 0; i < c && j < len(got); {
-			switch order := cmp(&rest[i], &got[j]); {
+		for i, j := 0, 0; i < len(ps) && j < len(got); {
+			switch order := cmp(&ps[i], &got[j]); {
 			case order == 0:
-				rest[i].found, rest[i].row = true, int32(base+j)
+				ps[i].found, ps[i].link = true, got[j].link
 				i++
 			case order < 0:
 				i++
@@ -429,74 +508,77 @@ func (t *Tx) probe(ps []pendingLink, byCode bool) error {
 				j++
 			}
 		}
-		rest = rest[c:]
-	}
-	return nil
+		return nil
+	})
 }
 
+// Statement kinds (indexes of Tx.stmts).
 const (
-	insertSQL = iota
-	insertReturningSQL
-	probeSQL
+	insIdxSQL = iota
+	insIdxRetSQL
+	insCodeSQL
+	insLinkSQL
+	probeIdxSQL
 	probeCodeSQL
+	nStmtKinds
 )
 
 // stmt returns the prepared statement of kind for n rows.
-func (t *Tx) stmt(cache map[int]*sql.Stmt, n, kind int) (*sql.Stmt, error) {
-	if st := cache[n]; st != nil {
+func (t *Tx) stmt(kind, n int) (*sql.Stmt, error) {
+	if t.stmts[kind] == nil {
+		t.stmts[kind] = map[int]*sql.Stmt{}
+	}
+	if st := t.stmts[kind][n]; st != nil {
 		return st, nil
 	}
-	st, err := t.tx.PrepareContext(t.ctx, t.statementSQL(n, kind))
+	st, err := t.tx.PrepareContext(t.ctx, t.statementSQL(kind, n))
 	if err != nil {
 		return nil, t.fail(err)
 	}
-	cache[n] = st
+	t.stmts[kind][n] = st
 	return st, nil
 }
 
 // statementSQL returns the SQL of the statement of kind for n rows.
-func (t *Tx) statementSQL(n, kind int) string {
+//
+// The domain id and the sequence number, shared by all rows, are integers
+// written into the statement (prepared per transaction): modernc's bind
+// looks up the name of every parameter, which costs a scan of the
+// numbered ones. The INSERTs into the maps use OR IGNORE rather than ON
+// CONFLICT DO NOTHING: a NOT NULL constraint that could abort the
+// statement halfway would also give it a statement journal (no value here
+// is ever NULL).
+func (t *Tx) statementSQL(kind, n int) string {
 	var b strings.Builder
-	switch kind {
-	case insertSQL, insertReturningSQL:
-		// The domain id and the sequence number, shared by all rows, are
-		// integers written into the statement (prepared per transaction):
-		// modernc's bind looks up the name of every parameter, which
-		// costs a scan of the numbered ones. OR IGNORE rather than ON
-		// CONFLICT DO NOTHING: a NOT NULL constraint that could abort the
-		// statement halfway would also give it a statement journal (no
-		// value here is ever NULL).
-		b.WriteString(`INSERT OR IGNORE INTO links (domain, code, kind, idx, sealed, state, created) VALUES `)
-		row := fmt.Sprintf("(%d, ?, ?, ?, ?, 'active', %d)", t.domain.id, t.seq)
+	rows := func(row string) {
 		for i := range n {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(row)
 		}
-		if kind == insertReturningSQL {
-			b.WriteString(` RETURNING code`)
+	}
+	d := t.domain.id
+	switch kind {
+	case insIdxSQL, insIdxRetSQL:
+		b.WriteString(`INSERT OR IGNORE INTO link_index (domain, idx, link) VALUES `)
+		rows(fmt.Sprintf("(%d, ?, ?)", d))
+		if kind == insIdxRetSQL {
+			b.WriteString(` RETURNING link`)
 		}
-	case probeSQL:
-		// Without INDEXED BY, SQLite (which has no statistics) scans
-		// the domain's part of the primary key for an IN list.
-		fmt.Fprintf(&b, `SELECT idx, code, state, created FROM links INDEXED BY sqlite_autoindex_links_2
-			WHERE domain = %d AND idx IN (`, t.domain.id)
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('?')
-		}
+	case insCodeSQL:
+		b.WriteString(`INSERT OR IGNORE INTO link_codes (domain, code, link) VALUES `)
+		rows(fmt.Sprintf("(%d, ?, ?)", d))
+	case insLinkSQL:
+		b.WriteString(`INSERT INTO links (id, domain, code, kind, idx, sealed, state, created) VALUES `)
+		rows(fmt.Sprintf("(?, %d, ?, ?, ?, ?, 'active', %d)", d, t.seq))
+	case probeIdxSQL:
+		fmt.Fprintf(&b, `SELECT idx, link FROM link_index WHERE domain = %d AND idx IN (`, d)
+		rows("?")
 		b.WriteString(`)`)
 	case probeCodeSQL:
-		fmt.Fprintf(&b, `SELECT idx, code, state, created FROM links WHERE domain = %d AND code IN (`, t.domain.id)
-		for i := range n {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('?')
-		}
+		fmt.Fprintf(&b, `SELECT code, link FROM link_codes WHERE domain = %d AND code IN (`, d)
+		rows("?")
 		b.WriteString(`)`)
 	}
 	return b.String()

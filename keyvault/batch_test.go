@@ -218,7 +218,9 @@ func TestQueuedLinksVisible(t *testing.T) {
 func TestWithdrawnLinkWithoutTombstoneFailsTx(t *testing.T) {
 	smallBatches(t, 2)
 	v, path := storedVault(t, 10)
-	mustExec(t, rawDB(t, path), `UPDATE links SET state = 'withdrawn', sealed = NULL WHERE code = 'KS3'`)
+	db := rawDB(t, path)
+	mustExec(t, db, `UPDATE links SET state = 'withdrawn', sealed = NULL WHERE code = 'KS3'`)
+	mustExec(t, db, `UPDATE link_index SET link = -link WHERE link = (SELECT id FROM links WHERE code = 'KS3')`)
 	before := snapshot(t, path)
 	tx, err := v.Begin(t.Context(), DefaultDomain)
 	require.NoError(t, err)
@@ -343,19 +345,18 @@ func TestParallelLinkSmallBatches(t *testing.T) {
 	assert.Equal(t, map[string]int{LinkActive: 400}, in.Domains[0].Links)
 }
 
-// The probes search a B-tree, never scan the table: by code the table
-// itself (its primary key), by keyed index the unique index.
+// The probes search a map's B-tree (its primary key), never scan it.
 func TestProbePlans(t *testing.T) {
 	v, path := storedVault(t, 10)
 	v.Close()
 	db := rawDB(t, path)
 	defer db.Close()
 	for kind, want := range map[int]string{
-		probeCodeSQL: "SEARCH links USING PRIMARY KEY (domain=? AND code=?)",
-		probeSQL:     "SEARCH links USING INDEX sqlite_autoindex_links_2 (domain=? AND idx=?)",
+		probeCodeSQL: "SEARCH link_codes USING PRIMARY KEY (domain=? AND code=?)",
+		probeIdxSQL:  "SEARCH link_index USING PRIMARY KEY (domain=? AND idx=?)",
 	} {
 		tx := &Tx{domain: domainRow{id: 1}}
-		q := tx.statementSQL(8, kind)
+		q := tx.statementSQL(kind, 8)
 		var plan []string
 		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, make([]any, 8)...)
 		require.NoError(t, err)

@@ -108,7 +108,8 @@ func (v *Vault) Destroy(ctx context.Context, e Entry) (*DestroyReport, error) {
 		}
 		rep.Seq, rep.FinalHash = en.Seq, hex.EncodeToString(en.Hash)
 		for _, q := range []string{
-			`DELETE FROM links`, `DELETE FROM withdrawn`, `DELETE FROM slots`, `DELETE FROM failed_unlocks`,
+			`DELETE FROM links`, `DELETE FROM link_codes`, `DELETE FROM link_index`,
+			`DELETE FROM withdrawn`, `DELETE FROM slots`, `DELETE FROM failed_unlocks`,
 			`DELETE FROM meta WHERE key = 'log_head_mac'`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -228,7 +229,7 @@ func (v *Vault) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 		if err := integrityCheck(ctx, tx); err != nil {
 			return err
 		}
-		if err := checkSchema(ctx, tx, v.minor); err != nil {
+		if err := checkSchema(ctx, tx, v.major, v.minor); err != nil {
 			return classify(err)
 		}
 		slots, err := readSlots(ctx, tx)
@@ -273,7 +274,20 @@ func (v *Vault) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 			return classify(err)
 		}
 		rep.Tombstones = len(tomb)
-		rows, err := tx.QueryContext(ctx, `SELECT d.name, l.code, l.kind, l.idx, l.sealed, l.state FROM links l JOIN domains d ON d.id = l.domain`)
+		// Every link must have its own entry in both maps, and the maps
+		// nothing else: with the counts equal, the maps and the links
+		// correspond one to one.
+		var nLinks, nCodes, nIndex int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM link_codes), (SELECT count(*) FROM link_index)`).Scan(&nLinks, &nCodes, &nIndex); err != nil {
+			return classify(err)
+		}
+		if nCodes != nLinks || nIndex != nLinks {
+			return corruptf("%d links, but %d entries by code and %d by keyed index", nLinks, nCodes, nIndex)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT d.name, l.id, l.code, l.kind, l.idx, l.sealed, l.state,
+			(SELECT c.link FROM link_codes c WHERE c.domain = l.domain AND c.code = l.code),
+			(SELECT i.link FROM link_index i WHERE i.domain = l.domain AND i.idx = l.idx)
+			FROM links l JOIN domains d ON d.id = l.domain`)
 		if err != nil {
 			return classify(err)
 		}
@@ -281,11 +295,20 @@ func (v *Vault) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 		for rows.Next() {
 			var dom, code, kind, state string
 			var idx, sealed []byte
-			if err := rows.Scan(&dom, &code, &kind, &idx, &sealed, &state); err != nil {
+			var id int64
+			var byCode, byIdx sql.NullInt64
+			if err := rows.Scan(&dom, &id, &code, &kind, &idx, &sealed, &state, &byCode, &byIdx); err != nil {
 				return classify(err)
 			}
 			if !validCode(code) || !validKind(kind) || len(idx) != idxLen {
 				return corruptf("a link in domain %s is malformed", dom)
+			}
+			wantIdx := id // negated while withdrawn
+			if state == LinkWithdrawn {
+				wantIdx = -id
+			}
+			if byCode.Int64 != id || byIdx.Int64 != wantIdx {
+				return corruptf("link %s in domain %s is missing from the map by code or by keyed index", code, dom)
 			}
 			switch state {
 			case LinkActive:
@@ -370,12 +393,22 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*VerifyRe
 			return ErrNotDestroyed
 		}
 		rep.Destroyed = true
-		for _, c := range []struct{ q, what string }{
+		counts := []struct{ q, what string }{
 			{`SELECT count(*) FROM slots`, "key slots"},
 			{`SELECT count(*) FROM links`, "links"},
 			{`SELECT count(*) FROM withdrawn`, "withdrawal tombstones"},
 			{`SELECT count(*) FROM failed_unlocks`, "pending failed unlocks"},
-		} {
+		}
+		var major int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&major); err != nil {
+			return classify(err)
+		}
+		if major >= 2 { // destroyed by a format 1 program: no maps
+			counts = append(counts,
+				struct{ q, what string }{`SELECT count(*) FROM link_codes`, "link codes"},
+				struct{ q, what string }{`SELECT count(*) FROM link_index`, "keyed index entries"})
+		}
+		for _, c := range counts {
 			var n int
 			if err := tx.QueryRowContext(ctx, c.q).Scan(&n); err != nil {
 				return classify(err)

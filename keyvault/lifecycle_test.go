@@ -201,7 +201,9 @@ func TestDestroy(t *testing.T) {
 		{"destroy entry removed", `DELETE FROM log WHERE action = 'destroy'`, ErrLogTampered},
 		{"entry appended", `INSERT INTO log SELECT seq + 1, time, os_user, host, actor, 'unlock', purpose, details, tool_version, hash, hash FROM log WHERE action = 'destroy'`, ErrLogTampered},
 		{"slot planted", `INSERT INTO slots (id, type, label, created, wrapped) VALUES (1, 'passphrase', 'x', 'x', x'00')`, ErrCorrupt},
-		{"link left", `INSERT INTO links VALUES (1, 'K1', 'nid', x'00', x'00', 'active', 1, NULL)`, ErrCorrupt},
+		{"link left", `INSERT INTO links VALUES (1, 1, 'K1', 'nid', x'00', x'00', 'active', 1, NULL)`, ErrCorrupt},
+		{"code map entry left", `INSERT INTO link_codes VALUES (1, 'K1', 1)`, ErrCorrupt},
+		{"keyed index entry left", `INSERT INTO link_index VALUES (1, x'00', 1)`, ErrCorrupt},
 		{"head MAC left", `INSERT INTO meta VALUES ('log_head_mac', x'00')`, ErrCorrupt},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,15 +79,15 @@ func (v *Vault) readTx(ctx context.Context, fn func(tx *sql.Tx, k *keys) error) 
 	return fn(tx, k)
 }
 
-// linksOf returns the links with keyed index idx in every domain (the
-// UNIQUE (domain, idx) index makes this one probe per domain).
+// linksOf returns the links with keyed index idx in every domain (one
+// probe of the keyed-index map per domain).
 func linksOf(ctx context.Context, q queryer, domains []domainRow, idx []byte) ([]LinkRef, [][]byte, error) {
 	var refs []LinkRef
 	var sealed [][]byte
 	for _, d := range domains {
 		var r LinkRef
 		var s []byte
-		err := q.QueryRowContext(ctx, `SELECT code, kind, state, sealed FROM links WHERE domain = ? AND idx = ?`, d.id, idx).Scan(&r.Code, &r.Kind, &r.State, &s)
+		err := q.QueryRowContext(ctx, `SELECT l.code, l.kind, l.state, l.sealed FROM link_index i JOIN links l ON l.id = abs(i.link) WHERE i.domain = ? AND i.idx = ?`, d.id, idx).Scan(&r.Code, &r.Kind, &r.State, &s)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -166,7 +166,7 @@ func (v *Vault) FindCode(code string) ([]LinkRef, error) {
 		for _, d := range domains {
 			var kind, state string
 			var idx, sealed []byte
-			err := tx.QueryRowContext(ctx, `SELECT kind, idx, sealed, state FROM links WHERE domain = ? AND code = ?`, d.id, code).Scan(&kind, &idx, &sealed, &state)
+			err := tx.QueryRowContext(ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM link_codes c JOIN links l ON l.id = c.link WHERE c.domain = ? AND c.code = ?`, d.id, code).Scan(&kind, &idx, &sealed, &state)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -306,7 +306,13 @@ func (v *Vault) Withdraw(ctx context.Context, persons []Person, e Entry) ([]Link
 			for _, r := range refs {
 				if r.State == LinkActive {
 					if _, err := tx.ExecContext(ctx, `UPDATE links SET state = 'withdrawn', sealed = NULL, changed = ?
-						WHERE domain = (SELECT id FROM domains WHERE name = ?) AND code = ?`, seq, r.Domain, r.Code); err != nil {
+						WHERE id = (SELECT c.link FROM link_codes c JOIN domains d ON d.id = c.domain WHERE d.name = ? AND c.code = ?)`, seq, r.Domain, r.Code); err != nil {
+						return classify(err)
+					}
+					// The keyed-index map marks the link withdrawn too (a
+					// negated id), so that a run learns it from the map.
+					if _, err := tx.ExecContext(ctx, `UPDATE link_index SET link = -link
+						WHERE domain = (SELECT id FROM domains WHERE name = ?) AND idx = ? AND link > 0`, r.Domain, idx); err != nil {
 						return classify(err)
 					}
 					changed++
@@ -416,7 +422,7 @@ func (v *Vault) Reveal(ctx context.Context, codes []string, domain string, e Ent
 			for _, d := range domains {
 				r := LinkRef{Domain: d.info.Name, Code: c}
 				var idx, sealed []byte
-				err := tx.QueryRowContext(ctx, `SELECT kind, idx, sealed, state FROM links WHERE domain = ? AND code = ?`, d.id, c).Scan(&r.Kind, &idx, &sealed, &r.State)
+				err := tx.QueryRowContext(ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM link_codes c JOIN links l ON l.id = c.link WHERE c.domain = ? AND c.code = ?`, d.id, c).Scan(&r.Kind, &idx, &sealed, &r.State)
 				if errors.Is(err, sql.ErrNoRows) {
 					continue
 				}
@@ -479,8 +485,8 @@ func (t *Tx) Resolve(domain, code string) (LinkRef, error) {
 	}
 	r := LinkRef{Domain: domain, Code: code}
 	var idx, sealed []byte
-	err := t.tx.QueryRowContext(t.ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM links l JOIN domains d ON d.id = l.domain
-		WHERE d.name = ? AND l.code = ?`, domain, code).Scan(&r.Kind, &idx, &sealed, &r.State)
+	err := t.tx.QueryRowContext(t.ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM link_codes c JOIN domains d ON d.id = c.domain
+		JOIN links l ON l.id = c.link WHERE d.name = ? AND c.code = ?`, domain, code).Scan(&r.Kind, &idx, &sealed, &r.State)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
 		if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM domains WHERE name = ?`, domain).Scan(&n); err == nil && n == 0 {

@@ -21,45 +21,30 @@ const (
 
 	// FormatVersion is the major format version this package writes and the
 	// highest it reads. It is stored in the SQLite header (user_version) and
-	// in meta.format_version.
-	FormatVersion = 1
+	// in meta.format_version. Version 2 stores links in an append-only
+	// table with two narrow maps, by code and by keyed index (version 1
+	// had one table by code with an index by keyed index); a version 1
+	// vault is upgraded at its first unlock (see upgrade.go).
+	FormatVersion = 2
 
 	// FormatMinor is the minor format version this package writes. Minor
 	// versions only add things older readers of the same major version can
-	// safely ignore; see docs/vault-format.md for the rules. Minor 1 added
+	// safely ignore; see docs/vault-format.md for the rules.
+	FormatMinor = 0
+
+	// lastMinorV1 is the last minor version of format 1. Minor 1 added
 	// the withdrawal tombstones (table withdrawn), slot-id counter, age key
 	// slots and destruction records.
-	FormatMinor = 1
+	lastMinorV1 = 1
 )
 
-// schemaV1 is the DDL of format version 1.0. Create executes it and then
-// the additions of every later minor version (schemaV1Minor); Open compares
-// the file's sqlite_schema against exactly the statements of the file's
-// minor version.
+// schemaV1 is the DDL of format version 1.0, and schemaV1Minor[m] what
+// minor version m added to it. This package no longer writes format 1: it
+// checks a version 1 file against them before upgrading it.
 var schemaV1 = []string{
-	`CREATE TABLE meta (
-	key   TEXT PRIMARY KEY NOT NULL,
-	value BLOB
-)`,
-	`CREATE TABLE slots (
-	id          INTEGER PRIMARY KEY,
-	type        TEXT NOT NULL,
-	label       TEXT NOT NULL,
-	created     TEXT NOT NULL,
-	kdf         TEXT,
-	kdf_time    INTEGER,
-	kdf_memory  INTEGER,
-	kdf_threads INTEGER,
-	kdf_salt    BLOB,
-	recipient   TEXT,
-	wrapped     BLOB NOT NULL
-)`,
-	`CREATE TABLE domains (
-	id      INTEGER PRIMARY KEY,
-	name    TEXT NOT NULL UNIQUE,
-	scheme  TEXT NOT NULL,
-	created TEXT NOT NULL
-)`,
+	ddlMeta,
+	ddlSlots,
+	ddlDomains,
 	`CREATE TABLE links (
 	domain  INTEGER NOT NULL REFERENCES domains(id),
 	code    TEXT NOT NULL,
@@ -72,7 +57,85 @@ var schemaV1 = []string{
 	PRIMARY KEY (domain, code),
 	UNIQUE (domain, idx)
 ) WITHOUT ROWID`,
-	`CREATE TABLE log (
+	ddlLog,
+	ddlFailedUnlocks,
+}
+
+var schemaV1Minor = [][]string{
+	1: {ddlWithdrawn},
+}
+
+// schemaV2 is the DDL of format version 2.0.
+//
+// A link is a row of links, whose id only grows, and an entry in each of
+// two maps to that id: link_codes by code and link_index by keyed index,
+// both unique per domain. Each map is a narrow B-tree of its own, so a run
+// writes each batch of new links to each map in that map's order and
+// appends the rows to links: every tree is walked in order. In format 1
+// the keyed index was an index of the links table, and SQLite updated it
+// in the table's order (by code), one random page of a tree far larger
+// than the page cache per new link once a vault holds millions of links.
+var schemaV2 = []string{
+	ddlMeta,
+	ddlSlots,
+	ddlDomains,
+	`CREATE TABLE links (
+	id      INTEGER PRIMARY KEY,
+	domain  INTEGER NOT NULL REFERENCES domains(id),
+	code    TEXT NOT NULL,
+	kind    TEXT NOT NULL,
+	idx     BLOB NOT NULL,
+	sealed  BLOB,
+	state   TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	changed INTEGER
+)`,
+	`CREATE TABLE link_codes (
+	domain INTEGER NOT NULL,
+	code   TEXT NOT NULL,
+	link   INTEGER NOT NULL,
+	PRIMARY KEY (domain, code)
+) WITHOUT ROWID`,
+	`CREATE TABLE link_index (
+	domain INTEGER NOT NULL,
+	idx    BLOB NOT NULL,
+	link   INTEGER NOT NULL,
+	PRIMARY KEY (domain, idx)
+) WITHOUT ROWID`,
+	ddlLog,
+	ddlFailedUnlocks,
+	ddlWithdrawn,
+}
+
+// schemaV2Minor[m] is the DDL that minor version m adds to version 2.
+var schemaV2Minor = [][]string{}
+
+// The tables that format 2 keeps unchanged from format 1.
+const (
+	ddlMeta = `CREATE TABLE meta (
+	key   TEXT PRIMARY KEY NOT NULL,
+	value BLOB
+)`
+	ddlSlots = `CREATE TABLE slots (
+	id          INTEGER PRIMARY KEY,
+	type        TEXT NOT NULL,
+	label       TEXT NOT NULL,
+	created     TEXT NOT NULL,
+	kdf         TEXT,
+	kdf_time    INTEGER,
+	kdf_memory  INTEGER,
+	kdf_threads INTEGER,
+	kdf_salt    BLOB,
+	recipient   TEXT,
+	wrapped     BLOB NOT NULL
+)`
+	ddlDomains = `CREATE TABLE domains (
+	id      INTEGER PRIMARY KEY,
+	name    TEXT NOT NULL UNIQUE,
+	scheme  TEXT NOT NULL,
+	created TEXT NOT NULL
+)`
+	ddlLog = `CREATE TABLE log (
 	seq          INTEGER PRIMARY KEY,
 	time         TEXT NOT NULL,
 	os_user      TEXT NOT NULL,
@@ -84,8 +147,8 @@ var schemaV1 = []string{
 	tool_version TEXT NOT NULL,
 	prev_hash    BLOB NOT NULL,
 	hash         BLOB NOT NULL
-)`,
-	`CREATE TABLE failed_unlocks (
+)`
+	ddlFailedUnlocks = `CREATE TABLE failed_unlocks (
 	id           INTEGER PRIMARY KEY,
 	time         TEXT NOT NULL,
 	os_user      TEXT NOT NULL,
@@ -94,23 +157,32 @@ var schemaV1 = []string{
 	tool_version TEXT NOT NULL,
 	reason       TEXT NOT NULL,
 	attempts     INTEGER NOT NULL
-)`,
-}
-
-// schemaV1Minor[m] is the DDL that minor version m adds to version 1.
-var schemaV1Minor = [][]string{
-	1: {`CREATE TABLE withdrawn (
+)`
+	ddlWithdrawn = `CREATE TABLE withdrawn (
 	idx     BLOB PRIMARY KEY NOT NULL,
 	created INTEGER NOT NULL
-) WITHOUT ROWID`},
+) WITHOUT ROWID`
+)
+
+// lastMinor returns the highest minor version of major this package
+// knows.
+func lastMinor(major int) int {
+	if major == 1 {
+		return lastMinorV1
+	}
+	return FormatMinor
 }
 
-// schemaFor returns the DDL of format version 1.minor (minor is clamped to
-// FormatMinor).
-func schemaFor(minor int) []string {
-	out := append([]string(nil), schemaV1...)
-	for m := 1; m <= minor && m <= FormatMinor; m++ {
-		out = append(out, schemaV1Minor[m]...)
+// schemaFor returns the DDL of format version major.minor (minor is
+// clamped to the last minor version of major this package knows).
+func schemaFor(major, minor int) []string {
+	base, minors := schemaV2, schemaV2Minor
+	if major == 1 {
+		base, minors = schemaV1, schemaV1Minor
+	}
+	out := append([]string(nil), base...)
+	for m := 1; m <= minor && m < len(minors); m++ {
+		out = append(out, minors[m]...)
 	}
 	return out
 }
@@ -185,17 +257,17 @@ type schemaObject struct{ typ, name, tbl, sql string }
 
 var (
 	expectedSchemaMu sync.Mutex
-	expectedSchema   = map[int]map[string]schemaObject{}
+	expectedSchema   = map[[2]int]map[string]schemaObject{}
 )
 
 // wantSchema returns the sqlite_schema rows that the DDL of version
-// 1.minor produces, computed once per minor version in an in-memory
+// major.minor produces, computed once per version in an in-memory
 // database so that it always matches the DDL.
-func wantSchema(minor int) (map[string]schemaObject, error) {
-	minor = min(minor, FormatMinor)
+func wantSchema(major, minor int) (map[string]schemaObject, error) {
+	minor = min(minor, lastMinor(major))
 	expectedSchemaMu.Lock()
 	defer expectedSchemaMu.Unlock()
-	if m, ok := expectedSchema[minor]; ok {
+	if m, ok := expectedSchema[[2]int{major, minor}]; ok {
 		return m, nil
 	}
 	db, err := sql.Open("sqlite", ":memory:")
@@ -204,7 +276,7 @@ func wantSchema(minor int) (map[string]schemaObject, error) {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	for _, s := range schemaFor(minor) {
+	for _, s := range schemaFor(major, minor) {
 		if _, err := db.Exec(s); err != nil {
 			return nil, err
 		}
@@ -213,7 +285,7 @@ func wantSchema(minor int) (map[string]schemaObject, error) {
 	if err != nil {
 		return nil, err
 	}
-	expectedSchema[minor] = m
+	expectedSchema[[2]int{major, minor}] = m
 	return m, nil
 }
 
@@ -241,11 +313,11 @@ func readSchema(ctx context.Context, q queryer) (map[string]schemaObject, error)
 }
 
 // checkSchema verifies that the file's schema is exactly the one of its
-// format version 1.minor. If the file has a newer minor version than this
-// package, extra tables and indexes are tolerated; triggers and views never
-// are.
-func checkSchema(ctx context.Context, q queryer, minor int) error {
-	want, err := wantSchema(minor)
+// format version major.minor. If the file has a newer minor version than
+// this package, extra tables and indexes are tolerated; triggers and views
+// never are.
+func checkSchema(ctx context.Context, q queryer, major, minor int) error {
+	want, err := wantSchema(major, minor)
 	if err != nil {
 		return err
 	}
@@ -259,14 +331,14 @@ func checkSchema(ctx context.Context, q queryer, minor int) error {
 			return corruptf("schema object %q is missing", name)
 		}
 		if g != w {
-			return corruptf("schema object %q differs from format version %d.%d", name, FormatVersion, min(minor, FormatMinor))
+			return corruptf("schema object %q differs from format version %d.%d", name, major, min(minor, lastMinor(major)))
 		}
 	}
 	for name, g := range got {
 		if _, ok := want[name]; ok {
 			continue
 		}
-		if minor <= FormatMinor || (g.typ != "table" && g.typ != "index") {
+		if minor <= lastMinor(major) || (g.typ != "table" && g.typ != "index") {
 			return corruptf("unexpected schema object %q (%s)", name, g.typ)
 		}
 	}

@@ -43,7 +43,10 @@ type Tx struct {
 	domain domainRow
 	seq    int64 // sequence number the commit entry will take; stored as links.created
 
-	ins, byIdx *sql.Stmt
+	// Single-link statements of Assign.
+	insCode, insIdx, insLink, byIdx *sql.Stmt
+	firstID                         int64 // id of the first link this transaction adds
+	nextID                          int64 // id of the next link it adds
 
 	mu       sync.Mutex
 	done     bool
@@ -66,15 +69,12 @@ type Tx struct {
 	arena      []byte // sealed identifiers of pend
 	sparePend  []pendingLink
 	spareArena []byte
-	writing    bool              // a batch is being written
-	written    *sync.Cond        // on mu: a batch was written
-	insN       map[int]*sql.Stmt // multi-row INSERT by number of rows
-	insRetN    map[int]*sql.Stmt // the same with RETURNING code
-	skipped    bool              // the last INSERT skipped rows (see insertRows)
-	probeN     map[int]*sql.Stmt // multi-row probe by keyed index, by number of rows
-	probeCodeN map[int]*sql.Stmt // the same by code
-	probeBuf   []linkRow
-	codeBuf    []string // codes of inserted rows
+	writing    bool                          // a batch is being written
+	written    *sync.Cond                    // on mu: a batch was written
+	stmts      [nStmtKinds]map[int]*sql.Stmt // multi-row statements by kind and number of rows
+	skipped    bool                          // the last INSERT into link_index skipped rows (see insertIndex)
+	probeBuf   []mapRow
+	linkBuf    []int64 // link ids of inserted rows
 	args       []any
 }
 
@@ -84,16 +84,18 @@ type pendingLink struct {
 	kind, code string
 	// The sealed identifier, in the batch's arena (Tx.arena when queued).
 	sealedAt, sealedLen uint32
-	row                 int32 // set by probe: the stored link, in Tx.probeBuf
+	link                int64 // the link's id: assigned by writePending, or read by probe
+	want                int64 // the link id a probe by code must find (verifyStored)
 	found               bool  // set by probe
-	inserted            bool  // set by insertRows
+	inserted            bool  // set by insertIndex
 }
 
-// linkRow is what a probe reads of a stored link.
-type linkRow struct {
-	idx         [idxLen]byte
-	code, state string
-	created     int64
+// mapRow is what a probe reads of a map entry: a key (idx or code) and
+// the link id.
+type mapRow struct {
+	idx  [idxLen]byte
+	code string
+	link int64
 }
 
 // Begin starts a write transaction for a pseudonymisation run in domain.
@@ -129,8 +131,7 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 		return nil, err
 	}
 	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index),
-		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, seen: map[seenKey]string{},
-		insN: map[int]*sql.Stmt{}, insRetN: map[int]*sql.Stmt{}, probeN: map[int]*sql.Stmt{}, probeCodeN: map[int]*sql.Stmt{}}
+		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, seen: map[seenKey]string{}}
 	t.written = sync.NewCond(&t.mu)
 	if err := t.prepare(); err != nil {
 		t.close()
@@ -178,13 +179,23 @@ func (t *Tx) prepare() error {
 	if n != 1 {
 		return fmt.Errorf("%w: %q", ErrNoDomain, t.domain.info.Name)
 	}
-	var err error
-	if t.ins, err = t.tx.PrepareContext(t.ctx, `INSERT INTO links (domain, code, kind, idx, sealed, state, created)
-		VALUES (?, ?, ?, ?, ?, 'active', ?) ON CONFLICT DO NOTHING`); err != nil {
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(max(id), 0) + 1 FROM links`).Scan(&t.firstID); err != nil {
 		return classify(err)
 	}
-	if t.byIdx, err = t.tx.PrepareContext(t.ctx, `SELECT code, state, created FROM links WHERE domain = ? AND idx = ?`); err != nil {
-		return classify(err)
+	t.nextID = t.firstID
+	for _, st := range []struct {
+		s   **sql.Stmt
+		sql string
+	}{
+		{&t.insCode, `INSERT OR IGNORE INTO link_codes (domain, code, link) VALUES (?, ?, ?)`},
+		{&t.insIdx, `INSERT INTO link_index (domain, idx, link) VALUES (?, ?, ?)`},
+		{&t.insLink, `INSERT INTO links (id, domain, code, kind, idx, sealed, state, created) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`},
+		{&t.byIdx, `SELECT l.code, l.state, l.id FROM link_index i JOIN links l ON l.id = abs(i.link) WHERE i.domain = ? AND i.idx = ?`},
+	} {
+		var err error
+		if *st.s, err = t.tx.PrepareContext(t.ctx, st.sql); err != nil {
+			return classify(err)
+		}
 	}
 	// Withdrawal tombstones are few: hold them in memory, so that a
 	// withdrawn person is refused in every domain, also where they have no
@@ -311,13 +322,13 @@ func (t *Tx) remember(k seenKey, code string) {
 	t.seen[k] = code
 }
 
-// insert tries to insert a new active link; it reports whether a row was
-// inserted (false: the idx or the code is already present) and counts and
-// remembers it if so.
+// insert tries to insert a new active link; it reports whether it was
+// inserted (false: the code is already taken) and counts and remembers it
+// if so. The caller has looked the identifier up (it is not in the
+// domain) and waited for the batches (t.nextID is its own).
 func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) (bool, error) {
-	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
-	t.sealBuf, t.plainBuf = sealIdentifier(t.k.aead, t.sealBuf[:0], t.nonces.next(), t.plainBuf, t.adBuf, canonical)
-	res, err := t.ins.ExecContext(t.ctx, t.domain.id, code, kind, idx[:], t.sealBuf, t.seq)
+	id := t.nextID
+	res, err := t.insCode.ExecContext(t.ctx, t.domain.id, code, id)
 	if err != nil {
 		return false, t.fail(err)
 	}
@@ -328,6 +339,15 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 	if n != 1 {
 		return false, nil
 	}
+	t.nextID++
+	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
+	t.sealBuf, t.plainBuf = sealIdentifier(t.k.aead, t.sealBuf[:0], t.nonces.next(), t.plainBuf, t.adBuf, canonical)
+	if _, err := t.insIdx.ExecContext(t.ctx, t.domain.id, idx[:], id); err != nil {
+		return false, t.fail(err)
+	}
+	if _, err := t.insLink.ExecContext(t.ctx, id, t.domain.id, code, kind, idx[:], t.sealBuf, t.seq); err != nil {
+		return false, t.fail(err)
+	}
 	t.newLinks++
 	t.remember(sk, code)
 	return true, nil
@@ -336,15 +356,15 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 // lookup returns the code and state stored for idx, and whether the link
 // is older than this transaction.
 func (t *Tx) lookup(idx [idxLen]byte) (code, state string, found, old bool, err error) {
-	var created int64
-	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state, &created)
+	var id int64
+	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", false, false, nil
 	}
 	if err != nil {
 		return "", "", false, false, t.fail(err)
 	}
-	return code, state, true, created != t.seq, nil
+	return code, state, true, id < t.firstID, nil
 }
 
 func (t *Tx) fail(err error) error {
@@ -549,23 +569,15 @@ func (t *Tx) Rollback() error {
 }
 
 func (t *Tx) close() {
-	if t.ins != nil {
-		t.ins.Close()
+	for _, st := range []*sql.Stmt{t.insCode, t.insIdx, t.insLink, t.byIdx} {
+		if st != nil {
+			st.Close()
+		}
 	}
-	if t.byIdx != nil {
-		t.byIdx.Close()
-	}
-	for _, st := range t.insN {
-		st.Close()
-	}
-	for _, st := range t.probeN {
-		st.Close()
-	}
-	for _, st := range t.probeCodeN {
-		st.Close()
-	}
-	for _, st := range t.insRetN {
-		st.Close()
+	for _, m := range t.stmts {
+		for _, st := range m {
+			st.Close()
+		}
 	}
 	clear(t.arena)
 	t.pend = nil
@@ -600,7 +612,7 @@ func (v *Vault) Lookup(domain, kind, canonical string) (code string, found bool,
 	m.Write([]byte{0})
 	m.Write([]byte(canonical))
 	idx := m.Sum(nil)
-	err = v.db.QueryRow(`SELECT code FROM links WHERE domain = ? AND idx = ?`, d.id, idx).Scan(&code)
+	err = v.db.QueryRow(`SELECT l.code FROM link_index i JOIN links l ON l.id = abs(i.link) WHERE i.domain = ? AND i.idx = ?`, d.id, idx).Scan(&code)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

@@ -217,7 +217,9 @@ func TestWithdrawnLinksRefuse(t *testing.T) {
 		commit(t, tx)
 	}
 	// Simulate an issue #4 tombstone.
-	mustExec(t, rawDB(t, path), `UPDATE links SET state = 'withdrawn', sealed = NULL`)
+	db := rawDB(t, path)
+	mustExec(t, db, `UPDATE links SET state = 'withdrawn', sealed = NULL`)
+	mustExec(t, db, `UPDATE link_index SET link = -link`)
 
 	// Link writes in batches and finds the withdrawn link (which Withdraw
 	// would have given a tombstone, checked at once: TestWithdrawnIsSynchronous)

@@ -4,58 +4,83 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // writerMinor is the value this package stores in meta.writer_minor: the
 // lowest format minor version a program must implement to write to the
-// vault. Minor 1 introduced it (together with the withdrawal tombstones,
-// which a writer must respect); a program whose FormatMinor is lower
-// refuses to open the vault ([VersionError]).
-const writerMinor = 1
+// vault. Format 1.1 introduced it (with the withdrawal tombstones, which a
+// writer must respect); a program whose minor version of the file's major
+// version is lower refuses to open the vault ([VersionError]).
+const writerMinor = 0
 
-// upgrade brings a vault of an older minor version of format 1 up to
-// FormatMinor, inside the unlock transaction q (so it happens only with a
-// key, and together with a log entry). It re-reads the minor version
-// because another process may have upgraded the file since the header was
-// read. Upgrades only add: existing rows, the secret, the slots and the
-// log chain are kept.
+// upgrade brings a vault of an older format version (1.0, 1.1) up to
+// FormatVersion.FormatMinor, inside the unlock transaction q (so it
+// happens only with a key, and together with a log entry). It re-reads the
+// version because another process may have upgraded the file since the
+// header was read. Existing links, the secret, the slots and the log chain
+// are kept.
 func upgrade(ctx context.Context, q queryer, k *keys, vaultID []byte, actor string) error {
-	var minor int64
+	var major, minor int64
+	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'format_version'`).Scan(&major); err != nil {
+		return classify(err)
+	}
 	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'format_minor'`).Scan(&minor); err != nil {
 		return classify(err)
 	}
-	if minor >= FormatMinor {
+	if major > FormatVersion || major == FormatVersion && minor >= FormatMinor {
 		return nil
 	}
-	for m := int(minor) + 1; m <= FormatMinor; m++ {
-		for _, ddl := range schemaV1Minor[m] {
-			if _, err := q.ExecContext(ctx, ddl); err != nil {
-				return err
-			}
+	var steps []string
+	if major == 1 {
+		if minor < 1 {
+			// 1.1: the tombstones and the slot-id counter (1.0 never
+			// removed slots, so max(id)+1 is the next unused id).
+			steps = append(steps, schemaV1Minor[1]...)
+			steps = append(steps, `INSERT OR REPLACE INTO meta (key, value) VALUES ('next_slot_id', (SELECT COALESCE(max(id), 0) + 1 FROM slots))`)
 		}
+		steps = append(steps, relinkV2()...)
 	}
-	// 1.1: the slot-id counter (1.0 never removed slots, so max(id)+1 is
-	// the next unused id) and the writer minor version.
-	for _, stmt := range []struct {
-		sql  string
-		args []any
-	}{
-		{`INSERT OR REPLACE INTO meta (key, value) VALUES ('next_slot_id', (SELECT COALESCE(max(id), 0) + 1 FROM slots))`, nil},
-		{`INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_minor', ?)`, []any{int64(writerMinor)}},
-		{`UPDATE meta SET value = ? WHERE key = 'format_minor'`, []any{int64(FormatMinor)}},
-	} {
-		if _, err := q.ExecContext(ctx, stmt.sql, stmt.args...); err != nil {
+	steps = append(steps,
+		fmt.Sprintf(`INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_minor', %d)`, writerMinor),
+		fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'format_minor'`, FormatMinor))
+	for _, stmt := range steps {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
 	}
 	r, err := newRow(&Entry{Action: "upgrade", Details: map[string]any{
-		"from": fmt.Sprintf("%d.%d", FormatVersion, minor),
+		"from": fmt.Sprintf("%d.%d", major, minor),
 		"to":   fmt.Sprintf("%d.%d", FormatVersion, FormatMinor),
 	}}, actor)
 	if err != nil {
 		return err
 	}
 	return appendRow(ctx, q, k, vaultID, r, false)
+}
+
+// relinkV2 returns the statements that turn format 1's links table into
+// format 2's table and maps. The rows get ids in code order; the maps are
+// filled in their own order, so each is written front to back. (The old
+// table is renamed, not copied back, so that the new one's DDL is exactly
+// the text of schemaV2, which Open compares.)
+func relinkV2() []string {
+	out := []string{`ALTER TABLE links RENAME TO links_v1`}
+	for _, ddl := range schemaV2 {
+		if strings.Contains(ddl, "TABLE links (") || strings.Contains(ddl, "TABLE link_") {
+			out = append(out, ddl)
+		}
+	}
+	return append(out,
+		`INSERT INTO links (domain, code, kind, idx, sealed, state, created, changed)
+			SELECT domain, code, kind, idx, sealed, state, created, changed FROM links_v1 ORDER BY domain, code`,
+		`INSERT INTO link_codes (domain, code, link) SELECT domain, code, id FROM links ORDER BY domain, code`,
+		`INSERT INTO link_index (domain, idx, link)
+			SELECT domain, idx, CASE state WHEN 'withdrawn' THEN -id ELSE id END FROM links ORDER BY domain, idx`,
+		`DROP TABLE links_v1`,
+		fmt.Sprintf(`PRAGMA user_version = %d`, FormatVersion),
+		fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'format_version'`, FormatVersion),
+	)
 }
 
 var _ queryer = (*sql.Tx)(nil)

@@ -14,40 +14,56 @@ import (
 // commit 90f693f) with testPass and the test KDF: the default domain with
 // three links (K... codes of synthNID-style numbers 24920000001-3), a
 // random domain "survey" with one link (R...), six log entries.
-func fixture10(t *testing.T) string {
+func fixture10(t *testing.T) string { return fixture(t, "v1.0.vault") }
+
+// testdata/v1.1.vault was written by the format 1.1 code (commit 5c56ef9)
+// with testPass and the test KDF: the default domain with five links
+// (synthNID(1..5) -> testCode('K', 1..5)), a random domain "survey" with
+// two (synthNID(1..2) -> testCode('R', 1..2)), and synthNID(2) withdrawn
+// (a tombstone, two withdrawn links).
+func fixture11(t *testing.T) string { return fixture(t, "v1.1.vault") }
+
+func fixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "v1.0.vault"))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "old.vault")
 	require.NoError(t, os.WriteFile(path, b, 0o600))
 	return path
 }
 
-func TestUpgradeFrom10(t *testing.T) {
-	path := fixture10(t)
-	in, err := Inspect(path)
+// checkUpgraded checks the log entries of an upgrade from version from at
+// the end of v's log, and that v verifies.
+func checkUpgraded(t *testing.T, v *Vault, from string) *VerifyReport {
+	t.Helper()
+	in, err := v.Info()
 	require.NoError(t, err)
-	assert.Equal(t, 0, in.FormatMinor, "reading without a key does not upgrade")
-
-	v, err := Open(path, testPass, "tester")
-	require.NoError(t, err)
-	defer v.Close()
-	in, err = v.Info()
-	require.NoError(t, err)
-	assert.Equal(t, 1, in.FormatVersion)
-	assert.Equal(t, FormatMinor, in.FormatMinor)
+	assert.Equal(t, [2]int{FormatVersion, FormatMinor}, [2]int{in.FormatVersion, in.FormatMinor})
 	es, err := v.Entries()
 	require.NoError(t, err)
 	n := len(es)
 	assert.Equal(t, "upgrade", es[n-2].Action)
-	assert.Equal(t, "1.0", es[n-2].Details["from"])
-	assert.Equal(t, "1.1", es[n-2].Details["to"])
+	assert.Equal(t, from, es[n-2].Details["from"])
+	assert.Equal(t, "2.0", es[n-2].Details["to"])
 	assert.Equal(t, "unlock", es[n-1].Action)
 	rep, err := v.Verify(t.Context(), VerifyOptions{})
 	require.NoError(t, err)
+	return rep
+}
+
+func TestUpgradeFrom10(t *testing.T) {
+	path := fixture10(t)
+	in, err := Inspect(path)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{1, 0}, [2]int{in.FormatVersion, in.FormatMinor}, "reading without a key does not upgrade")
+
+	v, err := Open(path, testPass, "tester")
+	require.NoError(t, err)
+	defer v.Close()
+	rep := checkUpgraded(t, v, "1.0")
 	assert.Equal(t, map[string]int{LinkActive: 4}, rep.Links)
 
-	// Everything of 1.1 works on the upgraded vault.
+	// Everything of 2.0 works on the upgraded vault.
 	refs, err := v.FindCode("RFIXTURE000000001")
 	require.NoError(t, err)
 	require.Len(t, refs, 2)
@@ -57,11 +73,13 @@ func TestUpgradeFrom10(t *testing.T) {
 	si, err := v.AddPassphrase(t.Context(), []byte("p2"), "second", nil, Entry{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), si.ID)
+	_, err = v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
 	v.Close()
 
 	// Opening again does not upgrade again.
 	v = reopen(t, path)
-	es, err = v.Entries()
+	es, err := v.Entries()
 	require.NoError(t, err)
 	ups := 0
 	for _, e := range es {
@@ -70,6 +88,41 @@ func TestUpgradeFrom10(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ups)
+}
+
+// A 1.1 vault with a withdrawal upgrades to 2.0: every link keeps its code
+// and identifier, the withdrawn person stays refused, and runs go on.
+func TestUpgradeFrom11(t *testing.T) {
+	path := fixture11(t)
+	v, err := Open(path, testPass, "tester")
+	require.NoError(t, err)
+	defer v.Close()
+	rep := checkUpgraded(t, v, "1.1")
+	assert.Equal(t, map[string]int{LinkActive: 5, LinkWithdrawn: 2}, rep.Links)
+	assert.Equal(t, 1, rep.Tombstones)
+	for i := 1; i <= 5; i++ {
+		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
+		require.NoError(t, err)
+		require.True(t, found)
+		assert.Equal(t, testCode('K', i), code)
+	}
+	refs, err := v.FindCode(testCode('R', 1))
+	require.NoError(t, err)
+	require.Len(t, refs, 2, "both domains of the person")
+	assert.Equal(t, synthNID(1), refs[0].Identifier)
+
+	// A re-run, a new person and the withdrawn one.
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	for _, i := range []int{1, 3, 4, 5, 6} {
+		require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
+	}
+	require.ErrorIs(t, tx.Link("nid", synthNID(2), testCode('K', 2)), ErrWithdrawn)
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{1, 4}, [2]int{n, e})
+	commit(t, tx)
+	_, err = v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
 }
 
 func TestUpgradeNeedsTheKey(t *testing.T) {
@@ -90,7 +143,7 @@ func TestWriterMinor(t *testing.T) {
 	var ve *VersionError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, 7, ve.WriterMinor)
-	assert.Contains(t, err.Error(), "1.7 needs a newer program")
+	assert.Contains(t, err.Error(), "2.7 needs a newer program")
 }
 
 func TestCalibrate(t *testing.T) {

@@ -56,7 +56,8 @@ type Vault struct {
 	db      *sql.DB
 	actor   string
 	vaultID []byte
-	minor   int // format minor version of the file when it was opened
+	major   int // format version of the file when it was opened (after an upgrade: the new one)
+	minor   int
 
 	mu      sync.Mutex
 	k       *keys // nil once closed
@@ -133,7 +134,7 @@ func Create(path string, o CreateOptions) (*Vault, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("keyvault: create: %w", err)
 	}
-	v := &Vault{path: path, db: db, actor: actor, vaultID: randomBytes(16), minor: FormatMinor, domains: map[string]domainRow{}}
+	v := &Vault{path: path, db: db, actor: actor, vaultID: randomBytes(16), major: FormatVersion, minor: FormatMinor, domains: map[string]domainRow{}}
 	secret := randomBytes(secretLen)
 	k := newKeys(secret)
 	if err := v.initialize(k, o, label, kdf); err != nil {
@@ -154,7 +155,7 @@ func (v *Vault) initialize(k *keys, o CreateOptions, label string, kdf KDFParams
 		return err
 	}
 	defer tx.Rollback()
-	for _, s := range schemaFor(FormatMinor) {
+	for _, s := range schemaFor(FormatVersion, FormatMinor) {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return err
 		}
@@ -328,13 +329,13 @@ func (v *Vault) readHeader(ctx context.Context, q queryer) error {
 	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'writer_minor'`).Scan(&wm); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return classify(err)
 	}
-	if wm > FormatMinor {
-		return &VersionError{Found: int(userVersion), Supported: FormatVersion, WriterMinor: int(wm), SupportedMinor: FormatMinor}
+	if wm > int64(lastMinor(int(major))) {
+		return &VersionError{Found: int(userVersion), Supported: FormatVersion, WriterMinor: int(wm), SupportedMinor: lastMinor(int(major))}
 	}
-	if err := checkSchema(ctx, q, int(minor)); err != nil {
+	if err := checkSchema(ctx, q, int(major), int(minor)); err != nil {
 		return classify(err)
 	}
-	v.minor = int(minor)
+	v.major, v.minor = int(major), int(minor)
 	var id []byte
 	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'vault_id'`).Scan(&id); err != nil {
 		return classify(err)
@@ -470,7 +471,9 @@ func (v *Vault) unlock(ctx context.Context, c Credentials) error {
 	}
 	v.k = k
 	v.slot = used.info()
-	v.minor = max(v.minor, FormatMinor) // upgraded if it was older
+	if v.major < FormatVersion || v.minor < FormatMinor { // upgraded
+		v.major, v.minor = FormatVersion, FormatMinor
+	}
 	return nil
 }
 

@@ -220,7 +220,7 @@ func TestOpenDamagedVault(t *testing.T) {
 		damage string
 		err    error
 	}{
-		{"newer major version", `PRAGMA user_version = 2`, ErrUnsupportedVersion},
+		{"newer major version", `PRAGMA user_version = 3`, ErrUnsupportedVersion},
 		{"meta version differs", `UPDATE meta SET value = 7 WHERE key = 'format_version'`, ErrCorrupt},
 		{"kdf memory above 4 GiB", `UPDATE slots SET kdf_memory = 4194305`, ErrCorrupt},
 		{"kdf time above 64", `UPDATE slots SET kdf_time = 65`, ErrCorrupt},
@@ -250,7 +250,7 @@ func TestOpenDamagedVault(t *testing.T) {
 			if tt.err == ErrUnsupportedVersion {
 				var ve *VersionError
 				require.ErrorAs(t, err, &ve)
-				assert.Equal(t, 2, ve.Found)
+				assert.Equal(t, 3, ve.Found)
 			}
 			assert.Less(t, time.Since(start), 10*time.Second)
 		})

@@ -33,7 +33,7 @@ func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string) e
 	// Not t.remember: an entry evicted before the batch is written would
 	// send a repeat of the identifier to the queue again. startWrite
 	// evicts instead.
-	t.seen[sk] = code
+	t.seen[sk] = t.codeHash(code)
 	if len(t.pend) < linkBatch {
 		return nil
 	}

@@ -15,9 +15,13 @@ import (
 )
 
 // maxSeen bounds the per-transaction set of identifiers already handled,
-// which makes an identifier met many times in one run cheap (about 100
-// bytes an entry: 26 MB at most).
-const maxSeen = 1 << 18
+// which makes an identifier met many times in one run cheap. An entry is
+// two hashes of the identifier and one of its code, with no pointer for
+// the garbage collector to scan: about 30 bytes, 32 MB at most. With
+// 2^18 entries of about 100 bytes (the code itself), a run with 632,000
+// distinct persons sent a third of its links to SQLite twice; see
+// benchmarks/README.md.
+const maxSeen = 1 << 20
 
 // Limits on link fields.
 const (
@@ -58,7 +62,7 @@ type Tx struct {
 	plainBuf []byte
 	adBuf    []byte
 	seenSeed [2]maphash.Seed           // of seenKey
-	seen     map[seenKey]string        // identifier -> code of links handled in this Tx
+	seen     map[seenKey]uint64        // identifier -> hash of the code (codeHash) of links handled in this Tx
 	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
 	newLinks int
 	existing int
@@ -131,7 +135,7 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 		return nil, err
 	}
 	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index),
-		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, seen: map[seenKey]string{}}
+		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, seen: map[seenKey]uint64{}}
 	t.written = sync.NewCond(&t.mu)
 	if err := t.prepare(); err != nil {
 		t.close()
@@ -306,6 +310,10 @@ func hashIdentifier(seed maphash.Seed, kind, canonical string) uint64 {
 	return maphash.String(seed, canonical) ^ bits.RotateLeft64(maphash.String(seed, kind), 29)
 }
 
+// codeHash returns the hash of code that t.seen holds. Two codes of one
+// identifier (a conflict) go unnoticed by it with probability 2⁻⁶⁴.
+func (t *Tx) codeHash(code string) uint64 { return maphash.String(t.seenSeed[0], code) }
+
 func (t *Tx) remember(k seenKey, code string) {
 	if len(t.seen) >= maxSeen {
 		// Evict one entry at random (map iteration starts at a random
@@ -319,7 +327,7 @@ func (t *Tx) remember(k seenKey, code string) {
 			break
 		}
 	}
-	t.seen[k] = code
+	t.seen[k] = t.codeHash(code)
 }
 
 // insert tries to insert a new active link; it reports whether it was
@@ -413,8 +421,8 @@ func (t *Tx) Link(kind, canonical, code string) error {
 		return t.err
 	}
 	sk := t.key(kind, canonical)
-	if c, ok := t.seen[sk]; ok {
-		if c != code {
+	if h, ok := t.seen[sk]; ok {
+		if h != t.codeHash(code) {
 			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
 		}
 		return nil
@@ -455,9 +463,9 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 		return "", ErrTxDone
 	}
 	sk := t.key(kind, canonical)
-	if c, ok := t.seen[sk]; ok {
-		return c, nil
-	}
+	// An identifier met before in the transaction is in the file (after
+	// the flush below); t.seen does not hold its code, so it is read back.
+	_, seen := t.seen[sk]
 	idx := t.index(kind, canonical)
 	if t.tombstoned(idx) {
 		return "", t.withdrawn(kind)
@@ -474,11 +482,14 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 		if state != LinkActive {
 			return "", t.withdrawn(kind)
 		}
-		if old {
+		if old && !seen {
 			t.existing++
 		}
 		t.remember(sk, c)
 		return c, nil
+	}
+	if seen {
+		return "", corruptf("a link of this transaction in domain %s is not in the file", t.domain.info.Name)
 	}
 	inserted, err := t.insert(idx, sk, kind, canonical, candidate)
 	if err != nil {

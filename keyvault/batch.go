@@ -9,16 +9,17 @@ import (
 )
 
 // linkBatch is how many new links Tx.Link queues before it writes them with
-// multi-row statements of at most stmtRows rows. A batch is inserted and
-// probed in code order, so it walks the table's B-tree (by code) in order:
-// the larger the batch, the more links share each page read and written.
-// (The index by keyed index is probed only for conflicts, in idx order.) On a run that adds 1,000,000
-// links, BenchmarkLinkInsert measured 69-70k links/s with batches of 8,192
-// inserted in keyed-index order and 117-137k with 65,536 in code order. A
-// batch costs about 250 bytes a link while it is queued, and another
-// batch fills while one is written. A variable only so that tests can
-// exercise batch boundaries.
-var linkBatch = 65536
+// multi-row statements of at most stmtRows rows. Each batch walks each of
+// the three trees in its own order (see writePending): the larger the
+// batch, the more links share each page read and written, but a batch
+// costs about 150 bytes a link while it is queued (another batch fills
+// while one is written), and that heap is what the garbage collector
+// works against under the process's memory limit. 1M rows from 1M persons
+// (~1.26M new links): 11.3-11.6 s with 65,536, 9.7-9.9 s with 32,768,
+// 10.5-10.8 s with 16,384; 3M rows from 3M persons: 69.7 s with 65,536,
+// 63.5 s with 32,768. A variable only so that tests can exercise batch
+// boundaries.
+var linkBatch = 32768
 
 // stmtRows is the most rows one INSERT or probe statement takes.
 const stmtRows = 256

@@ -78,6 +78,13 @@ func FuzzOpen(f *testing.F) {
 	f.Add(newer)
 	f.Add([]byte{})
 	f.Add([]byte("SQLite format 3\x00"))
+	for _, old := range []string{"v1.0.vault", "v1.1.vault"} { // the upgrade to format 2
+		b, err := os.ReadFile(filepath.Join("testdata", old))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "v")
 		if err := os.WriteFile(path, data, 0o600); err != nil {

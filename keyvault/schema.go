@@ -187,14 +187,13 @@ func schemaFor(major, minor int) []string {
 	return out
 }
 
-// pageSize is the SQLite page size of a new vault. Links are written to two
-// B-trees with random keys (by code and by keyed index), so nearly every
-// new link of a large run lands on another page; larger pages make the
-// trees shallower and let the 16 MiB page cache hold more of their upper
-// levels. Measured against SQLite's default of 4096 (BenchmarkLinkInsert,
-// fresh vault): 143k -> 187k new links/s at 200,000 links, 73k -> 82k at
-// 1,000,000 (8192 bytes: 178k and 81k). Vaults made with another page size
-// work as before: SQLite reads the size from the file.
+// pageSize is the SQLite page size of a new vault. Larger pages make the
+// link B-trees shallower and let the 16 MiB page cache hold more of their
+// upper levels. Measured with format 1 against SQLite's default of 4096
+// (BenchmarkLinkInsert, fresh vault): 143k -> 187k new links/s at 200,000
+// links, 73k -> 82k at 1,000,000 (8192 bytes: 178k and 81k). Vaults made
+// with another page size work as before: SQLite reads the size from the
+// file.
 const pageSize = 16384
 
 // synchronous is the SQLite synchronous setting. It is a variable only so

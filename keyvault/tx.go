@@ -58,6 +58,7 @@ type Tx struct {
 	mac      hash.Hash
 	nonces   nonceSource
 	idxBuf   []byte
+	sumBuf   []byte
 	sealBuf  []byte
 	plainBuf []byte
 	adBuf    []byte
@@ -282,10 +283,11 @@ func (t *Tx) index(kind, canonical string) [idxLen]byte {
 	b = append(b, canonical...)
 	t.mac.Write(b)
 	clear(b)
+	// Sum through the interface would move a local array to the heap:
+	// one allocation per new identifier.
+	t.sumBuf = t.mac.Sum(t.sumBuf[:0])
 	t.idxBuf = b
-	var idx [idxLen]byte
-	t.mac.Sum(idx[:0])
-	return idx
+	return [idxLen]byte(t.sumBuf)
 }
 
 // seenKey identifies an identifier (kind and canonical form) in Tx.seen:

@@ -15,7 +15,7 @@ import (
 // costs about 150 bytes a link while it is queued (another batch fills
 // while one is written), and that heap is what the garbage collector
 // works against under the process's memory limit. 1M rows from 1M persons
-// (~1.26M new links): 11.3-11.6 s with 65,536, 9.7-9.9 s with 32,768,
+// (~1.25M new links): 11.3-11.6 s with 65,536, 9.7-9.9 s with 32,768,
 // 10.5-10.8 s with 16,384; 3M rows from 3M persons: 69.7 s with 65,536,
 // 63.5 s with 32,768. A variable only so that tests can exercise batch
 // boundaries.

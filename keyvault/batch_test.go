@@ -401,3 +401,41 @@ func TestFirstBatchProbesSample(t *testing.T) {
 		require.NoError(t, tx.Rollback())
 	}
 }
+
+// Batches that mix stored and new identifiers take the insert path (the
+// run starts without a sample probe: small batches) and skip the stored
+// ones, first with a plain INSERT and a probe, then with RETURNING; the
+// batch is reordered between the three trees. Every link ends up in all
+// three, consistent (Verify), and is found by identifier and by code.
+func TestMixedBatchesVerify(t *testing.T) {
+	smallBatches(t, 64)
+	v, _ := storedVault(t, 100)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	ids := map[string]string{} // identifier -> code
+	for i := range 300 {
+		j := 1000 + i // new
+		if i%3 == 0 {
+			j = i / 3 // stored
+		}
+		id, code := synthNID(j), fmt.Sprintf("KS%d", j)
+		ids[id] = code
+		require.NoError(t, tx.Link("nid", id, code))
+	}
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{200, 100}, [2]int{n, e})
+	commit(t, tx)
+	rep, err := v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 300}, rep.Links)
+	for id, code := range ids {
+		got, found, err := v.Lookup(DefaultDomain, "nid", id)
+		require.NoError(t, err)
+		require.True(t, found)
+		assert.Equal(t, code, got)
+	}
+	refs, err := v.FindCode("KS1050")
+	require.NoError(t, err)
+	require.Len(t, refs, 1)
+	assert.Equal(t, synthNID(1050), refs[0].Identifier)
+}

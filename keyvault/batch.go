@@ -2,6 +2,7 @@ package keyvault
 
 import (
 	"bytes"
+	"cmp"
 	"database/sql"
 	"fmt"
 	"slices"
@@ -152,7 +153,7 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte) error {
 		if err := t.insertCodes(ins); err != nil {
 			return err
 		}
-		slices.SortFunc(ins, func(a, b pendingLink) int { return cmpInt(a.link, b.link) })
+		slices.SortFunc(ins, func(a, b pendingLink) int { return cmp.Compare(a.link, b.link) })
 		if err := t.insertLinks(ins, arena); err != nil {
 			return err
 		}
@@ -170,16 +171,6 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte) error {
 		}
 	}
 	return t.verifyStored(left)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // split partitions ps in place, stably, into the links for which keep

@@ -315,15 +315,11 @@ func (t *Tx) insertIndex(ps []pendingLink) error {
 // skipped a row, a probe tells which entries are the ones it inserted
 // (they point to the ids just assigned).
 func (t *Tx) insertPlain(st *sql.Stmt, ps []pendingLink) error {
-	res, err := st.ExecContext(t.ctx, t.args...)
+	n, err := t.exec(st)
 	if err != nil {
-		return t.fail(err)
+		return err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return t.fail(err)
-	}
-	if int(n) < len(ps) {
+	if n < len(ps) {
 		t.skipped = true
 		for i := range ps {
 			ps[i].want = ps[i].link
@@ -341,6 +337,19 @@ func (t *Tx) insertPlain(st *sql.Stmt, ps []pendingLink) error {
 		ps[i].inserted = true
 	}
 	return nil
+}
+
+// exec runs st with t.args and returns how many rows it changed.
+func (t *Tx) exec(st *sql.Stmt) (int, error) {
+	res, err := st.ExecContext(t.ctx, t.args...)
+	if err != nil {
+		return 0, t.fail(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, t.fail(err)
+	}
+	return int(n), nil
 }
 
 // insertReturning runs a multi-row INSERT ... RETURNING link into the
@@ -394,16 +403,9 @@ func (t *Tx) insertCodes(ps []pendingLink) error {
 	err := t.each(ps, always(insCodeSQL), func(p *pendingLink) {
 		t.args = append(t.args, p.code, p.link)
 	}, func(st *sql.Stmt, ps []pendingLink) error {
-		res, err := st.ExecContext(t.ctx, t.args...)
-		if err != nil {
-			return t.fail(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return t.fail(err)
-		}
-		short = short || int(n) < len(ps)
-		return nil
+		n, err := t.exec(st)
+		short = short || n < len(ps)
+		return err
 	})
 	if err != nil || !short {
 		return err

@@ -161,7 +161,7 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte) error {
 	if len(left) == 0 {
 		return nil
 	}
-	slices.SortFunc(left, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
+	// split kept left in idx order.
 	if err := t.probe(left, probeIdxSQL); err != nil {
 		return err
 	}

@@ -32,10 +32,10 @@ func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string) e
 	start := len(t.arena)
 	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
 	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealedAt: uint32(start), sealedLen: uint32(len(t.arena) - start)})
-	// Not t.remember: an entry evicted before the batch is written would
-	// send a repeat of the identifier to the queue again. startWrite
-	// evicts instead.
-	t.seen[sk] = t.codeHash(code)
+	// A repeat of an identifier whose entry is evicted before its batch is
+	// written is queued again, perhaps in the same batch: writePending
+	// finds it in the map and checks it like any stored link.
+	t.remember(sk, code)
 	if len(t.pend) < linkBatch {
 		return nil
 	}
@@ -56,12 +56,6 @@ func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string) e
 func (t *Tx) startWrite() {
 	batch, arena := t.pend, t.arena
 	t.pend, t.arena = t.sparePend[:0], t.spareArena[:0]
-	for len(t.seen) > maxSeen {
-		for k := range t.seen {
-			delete(t.seen, k)
-			break
-		}
-	}
 	t.writing = true
 	go func() {
 		// Only this goroutine uses the statement caches, counts and

@@ -174,7 +174,7 @@ func TestCountsAcrossBatches(t *testing.T) {
 	require.NoError(t, tx.Link("nid", synthNID(1000), "KS1000"))
 	n, e := tx.Counts()
 	assert.Equal(t, [2]int{1, 1}, [2]int{n, e})
-	clear(tx.seen) // as if evicted
+	tx.seen = seenSet{} // as if evicted
 	require.NoError(t, tx.Link("nid", synthNID(1000), "KS1000"))
 	require.ErrorIs(t, tx.Link("nid", synthNID(1000), "KS1001"), ErrConflict)
 	require.NoError(t, tx.Commit(Entry{Action: "pseudonymize"}))

@@ -100,7 +100,7 @@ func BenchmarkLinkExisting(b *testing.B) {
 			b.Fatal(err)
 		}
 		if j == n-1 {
-			clear(tx.seen)
+			tx.seen = seenSet{}
 		}
 	}
 }

@@ -14,14 +14,11 @@ import (
 	"sync"
 )
 
-// maxSeen bounds the per-transaction set of identifiers already handled,
-// which makes an identifier met many times in one run cheap. An entry is
-// two hashes of the identifier and one of its code, with no pointer for
-// the garbage collector to scan: about 30 bytes, 32 MB at most. With
-// 2^18 entries of about 100 bytes (the code itself), a run with 632,000
-// distinct persons sent a third of its links to SQLite twice; see
-// benchmarks/README.md.
-const maxSeen = 1 << 20
+// maxSeen bounds the per-transaction set of identifiers already handled
+// (seenSet), which makes an identifier met many times in one run cheap:
+// 16 bytes an entry, 32 MB at most. A repeat whose entry was evicted goes
+// to SQLite again, costing an INSERT that skips and two probes.
+var maxSeen = 1 << 21 // a variable only so that tests can make it small
 
 // Limits on link fields.
 const (
@@ -63,7 +60,7 @@ type Tx struct {
 	plainBuf []byte
 	adBuf    []byte
 	seenSeed [2]maphash.Seed           // of seenKey
-	seen     map[seenKey]uint64        // identifier -> hash of the code (codeHash) of links handled in this Tx
+	seen     seenSet                   // identifier -> hash of the code (codeHash) of links handled in this Tx
 	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
 	newLinks int
 	existing int
@@ -136,7 +133,7 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 		return nil, err
 	}
 	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index),
-		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, seen: map[seenKey]uint64{}}
+		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	t.written = sync.NewCond(&t.mu)
 	if err := t.prepare(); err != nil {
 		t.close()
@@ -313,24 +310,11 @@ func hashIdentifier(seed maphash.Seed, kind, canonical string) uint64 {
 }
 
 // codeHash returns the hash of code that t.seen holds. Two codes of one
-// identifier (a conflict) go unnoticed by it with probability 2⁻⁶⁴.
-func (t *Tx) codeHash(code string) uint64 { return maphash.String(t.seenSeed[0], code) }
+// identifier met in one run (a conflict, which a Linker that derives its
+// codes never makes) go unnoticed by it with probability 2⁻³².
+func (t *Tx) codeHash(code string) uint32 { return uint32(maphash.String(t.seenSeed[0], code)) }
 
-func (t *Tx) remember(k seenKey, code string) {
-	if len(t.seen) >= maxSeen {
-		// Evict one entry at random (map iteration starts at a random
-		// place): a cache that is cleared whole would, on a run with more
-		// people than it holds, send most repeats back to SQLite. Runs
-		// with fewer distinct identifiers than maxSeen, the common case,
-		// never evict; two generations of maxSeen/2 measured 1.8x slower
-		// on a 200,000-identifier run.
-		for k := range t.seen {
-			delete(t.seen, k)
-			break
-		}
-	}
-	t.seen[k] = t.codeHash(code)
-}
+func (t *Tx) remember(k seenKey, code string) { t.seen.put(k, t.codeHash(code)) }
 
 // insert tries to insert a new active link; it reports whether it was
 // inserted (false: the code is already taken) and counts and remembers it
@@ -423,7 +407,7 @@ func (t *Tx) Link(kind, canonical, code string) error {
 		return t.err
 	}
 	sk := t.key(kind, canonical)
-	if h, ok := t.seen[sk]; ok {
+	if h, ok := t.seen.get(sk); ok {
 		if h != t.codeHash(code) {
 			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
 		}
@@ -467,7 +451,7 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 	sk := t.key(kind, canonical)
 	// An identifier met before in the transaction is in the file (after
 	// the flush below); t.seen does not hold its code, so it is read back.
-	_, seen := t.seen[sk]
+	_, seen := t.seen.get(sk)
 	idx := t.index(kind, canonical)
 	if t.tombstoned(idx) {
 		return "", t.withdrawn(kind)
@@ -594,7 +578,7 @@ func (t *Tx) close() {
 	}
 	clear(t.arena)
 	t.pend = nil
-	clear(t.seen)
+	t.seen = seenSet{}
 	clear(t.plainBuf)
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/pseudokit/pseudokit/internal/prefetch"
 )
 
 // genCache is a bounded cache in two generations: new entries go to the
@@ -99,7 +101,40 @@ func (c *wayCache[V]) get(k string) (v V, h uint64, ok bool) {
 	if k == "" {
 		return v, 0, false
 	}
-	h = maphash.String(c.seed, k)
+	return c.getHashed(k, maphash.String(c.seed, k))
+}
+
+// hash returns k's hash.
+func (c *wayCache[V]) hash(k string) uint64 { return maphash.String(c.seed, k) }
+
+// prefetchSet starts loading the set of hash h into the CPU's caches.
+func (c *wayCache[V]) prefetchSet(h uint64) {
+	p := uintptr(unsafe.Pointer(&c.sets[h&c.mask]))
+	prefetch.Line(p)
+	prefetch.Line(p + unsafe.Sizeof(waySet[V]{}) - 1) // a set may straddle two lines
+}
+
+// prefetchEntry starts loading the entries whose tags match hash h into
+// the CPU's caches (best after prefetchSet has brought their set in).
+func (c *wayCache[V]) prefetchEntry(h uint64) {
+	s := &c.sets[h&c.mask]
+	tg := tag(h)
+	for i := range ways {
+		if s.tags[i/4].Load()>>(16*(i%4))&0xffff == tg {
+			if e := s.e[i].Load(); e != nil {
+				p := uintptr(unsafe.Pointer(e))
+				prefetch.Line(p)
+				prefetch.Line(p + unsafe.Sizeof(*e) - 1)
+			}
+		}
+	}
+}
+
+// getHashed is get with k's hash already known (from hash).
+func (c *wayCache[V]) getHashed(k string, h uint64) (v V, _ uint64, ok bool) {
+	if k == "" {
+		return v, h, false
+	}
 	s := &c.sets[h&c.mask]
 	tg := tag(h)
 	for i := range ways {

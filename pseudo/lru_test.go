@@ -93,3 +93,31 @@ func TestWayCacheWays(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, -1, v)
 }
+
+// TestWayCacheHashed: a lookup with the hash from hash, after the
+// prefetches identify makes, finds what get finds, and a put with that
+// hash is found by get.
+func TestWayCacheHashed(t *testing.T) {
+	c := newWayCache[int](64)
+	for i := 0; i < 200; i++ {
+		k := "k" + strconv.Itoa(i)
+		h := c.hash(k)
+		c.prefetchSet(h)
+		c.prefetchEntry(h)
+		_, h2, ok := c.getHashed(k, h)
+		require.Equal(t, h, h2)
+		_, _, ok2 := c.get(k)
+		require.Equal(t, ok2, ok)
+		if !ok {
+			c.put(k, h, i)
+		}
+		v, _, ok := c.get(k)
+		require.True(t, ok)
+		require.Equal(t, i, v)
+		v, _, ok = c.getHashed(k, c.hash(k))
+		require.True(t, ok)
+		require.Equal(t, i, v)
+	}
+	_, _, ok := c.getHashed("", c.hash(""))
+	require.False(t, ok, "the empty string is never cached")
+}

@@ -2,10 +2,10 @@ package keyvault
 
 // seenSet is a transaction's set of identifiers already handled (Tx.seen),
 // with a hash of the code each was linked to: a set-associative table of
-// 16-byte entries, eight to a set. When an identifier's set is full the
-// table doubles (each set splits in two, so nothing is lost), up to
-// maxSeen entries; after that an entry of the full set is replaced at
-// random. A Go map of 2^21 such entries took so much more memory that a
+// 16-byte entries, eight to a set. An identifier goes to its set, or to
+// the next one when its own is full. The table doubles when it is half
+// full, or when both sets are, up to maxSeen entries; after that an entry
+// of the identifier's set is replaced at random. A Go map of 2^21 such entries took so much more memory that a
 // 3M-person run went over 256 MB, and memory here is what the garbage
 // collector works against under the process's limit; see
 // benchmarks/README.md.
@@ -41,10 +41,16 @@ func (s *seenSet) get(k seenKey) (uint32, bool) {
 		return 0, false
 	}
 	k0, k1 := entryKey(k)
-	b := s.block(k0)
-	for i, x := range &b.k0 {
-		if x == k0 && b.kc[i]&^0xffffffff == k1 {
-			return uint32(b.kc[i]), true
+	j := k0 >> 1
+	for probe := range uint64(2) {
+		b := &s.sets[(j+probe)&s.mask]
+		for i, x := range &b.k0 {
+			if x == k0 && b.kc[i]&^0xffffffff == k1 {
+				return uint32(b.kc[i]), true
+			}
+		}
+		if b.k0[seenWays-1] == 0 {
+			return 0, false // a set that is not full has no spill-over
 		}
 	}
 	return 0, false
@@ -57,35 +63,51 @@ func (s *seenSet) put(k seenKey, code uint32) {
 	}
 	k0, k1 := entryKey(k)
 	kc := k1 | uint64(code)
-	for {
-		b := s.block(k0)
+	for !s.insert(k0, kc) {
+		if len(s.sets)*seenWays >= maxSeen {
+			// Its set and the next are full in a full-sized table:
+			// replace an entry of its own set at random (xorshift).
+			s.rnd ^= s.rnd << 13
+			s.rnd ^= s.rnd >> 7
+			s.rnd ^= s.rnd << 17
+			b := s.block(k0)
+			i := s.rnd % seenWays
+			b.k0[i], b.kc[i] = k0, kc
+			return
+		}
+		s.grow()
+	}
+	if 2*s.n > len(s.sets)*seenWays && len(s.sets)*seenWays < maxSeen {
+		s.grow()
+	}
+}
+
+// insert stores (k0, kc) in k0's set, or in the next set if k0's is full
+// (so get need look in the next set only when a set is full), updating
+// the entry k0 and kc's high half already have. It reports false if both
+// sets are full.
+func (s *seenSet) insert(k0, kc uint64) bool {
+	j := k0 >> 1
+	for probe := range uint64(2) {
+		b := &s.sets[(j+probe)&s.mask]
 		for i, x := range &b.k0 {
-			if x == 0 || x == k0 && b.kc[i]&^0xffffffff == k1 {
+			if x == 0 || x == k0 && b.kc[i]&^0xffffffff == kc&^0xffffffff {
 				if x == 0 {
 					s.n++
 				}
 				b.k0[i], b.kc[i] = k0, kc
-				return
+				return true
 			}
 		}
-		if len(s.sets)*seenWays >= maxSeen {
-			break
-		}
-		s.grow()
 	}
-	// A full set in a full-sized table: replace one of its entries at
-	// random (xorshift).
-	s.rnd ^= s.rnd << 13
-	s.rnd ^= s.rnd >> 7
-	s.rnd ^= s.rnd << 17
-	b := s.block(k0)
-	i := s.rnd % seenWays
-	b.k0[i], b.kc[i] = k0, kc
+	return false
 }
 
 // grow doubles the table (or makes the first one) and moves the entries
-// over: set j's entries go to set j or j + the old number of sets, so a
-// new set never overflows.
+// over. It keeps the table at most half full until it reaches maxSeen
+// entries: sparse sets seldom spill over, and the table stays small for
+// what it holds (a table that doubled only when a set overflowed held
+// 226,000 identifiers in 2^21 entries, 32 MB).
 func (s *seenSet) grow() {
 	old := s.sets
 	n := min(seenInitial, maxSeen) / seenWays
@@ -94,21 +116,18 @@ func (s *seenSet) grow() {
 	}
 	s.sets = make([]seenBlock, n)
 	s.mask = uint64(n - 1)
+	s.n = 0
 	if s.rnd == 0 {
 		s.rnd = 0x9e3779b97f4a7c15
 	}
 	for j := range old {
 		ob := &old[j]
 		for i, k0 := range &ob.k0 {
-			if k0 == 0 {
-				continue
-			}
-			b := s.block(k0)
-			for e := range &b.k0 {
-				if b.k0[e] == 0 {
-					b.k0[e], b.kc[e] = k0, ob.kc[i]
-					break
-				}
+			// In a table twice the size and at most half full, both
+			// sets being full is all but impossible; such an entry
+			// would be lost, which only costs a later look-up.
+			if k0 != 0 {
+				s.insert(k0, ob.kc[i])
 			}
 		}
 	}

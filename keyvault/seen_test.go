@@ -51,3 +51,64 @@ func TestSeenSet(t *testing.T) {
 	_, ok = s.get(tx.key("other-kind", synthNID(5)))
 	assert.False(t, ok, "kind is part of the key")
 }
+
+// Identifiers whose set is full go to the next set and are found there;
+// when both are full the table grows, and at its bound an entry of the
+// identifier's own set makes way.
+func TestSeenSetSpillOver(t *testing.T) {
+	defer func(n int) { maxSeen = n }(maxSeen)
+	maxSeen = 1 << 14
+	// Keys whose first hash differs only above bit 20 share a set at
+	// every table size used here.
+	key := func(m int) seenKey { return seenKey{uint64(m)<<21 | 5<<1, uint64(m)} }
+	var s seenSet
+	for m := range 2 * seenWays {
+		s.put(key(m), uint32(m))
+	}
+	assert.Equal(t, seenInitial, len(s.sets)*seenWays, "two full sets: no growth yet")
+	for m := range 2 * seenWays {
+		c, ok := s.get(key(m))
+		require.True(t, ok, m)
+		require.Equal(t, uint32(m), c)
+	}
+	s.put(key(9), 99) // an update of a key in the next set
+	c, ok := s.get(key(9))
+	require.True(t, ok)
+	assert.Equal(t, uint32(99), c)
+	assert.Equal(t, 2*seenWays, s.len())
+	_, ok = s.get(key(100))
+	assert.False(t, ok)
+
+	s.put(key(100), 100) // both sets full: grows to the bound, then evicts
+	assert.Equal(t, maxSeen, len(s.sets)*seenWays)
+	c, ok = s.get(key(100))
+	require.True(t, ok)
+	assert.Equal(t, uint32(100), c)
+	found := 0
+	for m := range 2 * seenWays {
+		if _, ok := s.get(key(m)); ok {
+			found++
+		}
+	}
+	assert.Equal(t, 2*seenWays-1, found, "one entry made way")
+}
+
+// The table stays at most half full while it may grow, and far from
+// empty.
+func TestSeenSetLoad(t *testing.T) {
+	tx := &Tx{seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	var s seenSet
+	for i := range 100_000 {
+		s.put(tx.key("nid", synthNID(i)), uint32(i))
+	}
+	assert.Equal(t, 100_000, s.len())
+	// At most half full, and (growing early only when an identifier's
+	// set and the next are both full) not much emptier than a quarter.
+	size := len(s.sets) * seenWays
+	assert.GreaterOrEqual(t, size, 2*100_000)
+	assert.LessOrEqual(t, size, 4*100_000*2)
+	for i := range 100_000 {
+		_, ok := s.get(tx.key("nid", synthNID(i)))
+		require.True(t, ok, i)
+	}
+}

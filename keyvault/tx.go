@@ -71,8 +71,11 @@ type Tx struct {
 	arena      []byte // sealed identifiers of pend
 	sparePend  []pendingLink
 	spareArena []byte
-	writing    bool                          // a batch is being written
+	writing    int                           // batches handed over and not yet written (at most 2)
+	handed     int                           // batches handed over so far
+	turn       int                           // the batch whose turn it is to be written (by handed order)
 	written    *sync.Cond                    // on mu: a batch was written
+	codeBuf    []pendingLink                 // writePending's inserted links in code order
 	stmts      [nStmtKinds]map[int]*sql.Stmt // multi-row statements by kind and number of rows
 	skipped    bool                          // the last INSERT into link_index skipped rows (see insertIndex)
 	probeBuf   []mapRow

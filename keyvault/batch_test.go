@@ -439,3 +439,30 @@ func TestMixedBatchesVerify(t *testing.T) {
 	require.Len(t, refs, 1)
 	assert.Equal(t, synthNID(1050), refs[0].Identifier)
 }
+
+// Batches handed over after one that fails are not written: with one
+// batch sorted while another is written, the failure still reaches every
+// later call as itself, and nothing is committed.
+func TestBatchesAfterFailureNotWritten(t *testing.T) {
+	smallBatches(t, 4)
+	v, path := storedVault(t, 10)
+	before := snapshot(t, path)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	require.NoError(t, tx.Link("nid", synthNID(1), "KZ"), "queued")
+	var linkErr error
+	for i := 300; i < 400 && linkErr == nil; i++ {
+		linkErr = tx.Link("nid", synthNID(i), fmt.Sprintf("K%d", i))
+	}
+	waitWritten(tx)
+	if linkErr == nil {
+		linkErr = tx.Link("nid", synthNID(400), "K400")
+	}
+	require.ErrorIs(t, linkErr, ErrConflict)
+	tx.mu.Lock()
+	handed, turn := tx.handed, tx.turn
+	tx.mu.Unlock()
+	assert.Equal(t, handed, turn, "every batch handed over had its turn")
+	require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), ErrConflict)
+	assert.True(t, bytes.Equal(before, snapshot(t, path)), "nothing committed")
+}

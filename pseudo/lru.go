@@ -85,14 +85,20 @@ type waySet[V any] struct {
 	e    [ways]atomic.Pointer[wayEntry[V]]
 }
 
-// wayKeyBytes is the length up to which an entry holds its key itself.
-const wayKeyBytes = 40
+// wayBufBytes is the room an entry has for its key and, after it, for a
+// string its value holds (see inliner): 64 makes an entry of a code
+// column 128 bytes, two memory lines.
+const wayBufBytes = 64
 
 type wayEntry[V any] struct {
 	key string
 	val V
-	buf [wayKeyBytes]byte
+	buf [wayBufBytes]byte
 }
+
+// An inliner is a value that copies a string it holds into its entry's
+// spare room (put calls it with what the key left of buf).
+type inliner interface{ inline(buf []byte) }
 
 // newWayCache returns a cache of size slots (a power of two, at least ways).
 func newWayCache[V any](size int) *wayCache[V] {
@@ -162,11 +168,16 @@ func (c *wayCache[V]) put(k string, h uint64, v V) {
 		return
 	}
 	e := &wayEntry[V]{val: v}
-	if len(k) <= wayKeyBytes {
-		n := copy(e.buf[:], k)
+	rest := e.buf[:]
+	if len(k) <= len(rest) {
+		n := copy(rest, k)
 		e.key = unsafe.String(&e.buf[0], n)
+		rest = rest[n:]
 	} else {
 		e.key = strings.Clone(k)
+	}
+	if in, ok := any(&e.val).(inliner); ok {
+		in.inline(rest)
 	}
 	s := &c.sets[h&c.mask]
 	for i := ways - 1; i > 0; i-- {

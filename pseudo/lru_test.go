@@ -2,7 +2,9 @@ package pseudo
 
 import (
 	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -120,4 +122,26 @@ func TestWayCacheHashed(t *testing.T) {
 	}
 	_, _, ok := c.getHashed("", c.hash(""))
 	require.False(t, ok, "the empty string is never cached")
+}
+
+// TestWayCacheInlinesValue: a cached value's string is copied (into the
+// entry when key and string fit its spare room, else cloned), so it never
+// aliases the caller's buffer, and an entry of a code column is two
+// memory lines.
+func TestWayCacheInlinesValue(t *testing.T) {
+	require.Equal(t, uintptr(128), unsafe.Sizeof(wayEntry[cached]{}))
+	c := newWayCache[cached](64)
+	for _, n := range []int{0, 18, wayBufBytes - 11, wayBufBytes} {
+		buf := []byte(strings.Repeat("c", n))
+		k := "12345678901" // 11 bytes of key: n = wayBufBytes does not fit
+		_, h, _ := c.get(k)
+		c.put(k, h, cached{s: unsafe.String(unsafe.SliceData(buf), len(buf)), fake: [2]int32{1, 2}})
+		for i := range buf {
+			buf[i] = 'x' // the caller's buffer is reused
+		}
+		v, _, ok := c.get(k)
+		require.True(t, ok)
+		require.Equal(t, strings.Repeat("c", n), v.s, "length %d", n)
+		require.Equal(t, [2]int32{1, 2}, v.fake)
+	}
 }

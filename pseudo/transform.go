@@ -344,11 +344,28 @@ const cacheSlots = 1 << 17
 // depends only on the value (and the column's rule), never on which worker
 // or batch met it.
 type cached struct {
-	canon    string   // fake-name columns only (code columns need only the code)
-	code     string   // code columns
+	// s is the code on a code column (which needs no canonical form),
+	// the canonical form on a fake-name column.
+	s        string
 	err      error    // the value is invalid
 	fake     [2]int32 // for the subject: indexes of its fictitious name (see Faker.indexes)
 	restored bool     // a lost leading zero was restored
+}
+
+// inline copies s into buf, the spare room of the cache entry that holds
+// c, and points s there (or clones it, if it does not fit): s may point
+// into the batch's Arrow buffer, which a cached alias would keep alive,
+// and a code in its entry costs no allocation of its own and sits in the
+// memory lines a lookup has already brought in.
+func (c *cached) inline(buf []byte) {
+	switch {
+	case c.s == "":
+	case len(c.s) <= len(buf):
+		n := copy(buf, c.s)
+		c.s = unsafe.String(&buf[0], n)
+	default:
+		c.s = strings.Clone(c.s)
+	}
 }
 
 // A Worker transforms batches for one goroutine. Workers of one
@@ -558,7 +575,12 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 				c.state[i], c.reasons[i] = stateInvalid, invalidReason(hc.err)
 				continue
 			}
-			c.canon[i], c.codes[i], c.state[i] = hc.canon, hc.code, stateValid
+			if coding {
+				c.codes[i] = hc.s
+			} else {
+				c.canon[i] = hc.s
+			}
+			c.state[i] = stateValid
 			if fakes {
 				c.fakeIx[i] = hc.fake
 			}
@@ -594,8 +616,8 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 			canon = cn
 		}
 		c.canon[i], c.state[i] = canon, stateValid
-		hit.canon = canon
 		if !coding {
+			hit.s = canon
 			w.remember(c, v, h, hit)
 			continue
 		}
@@ -609,7 +631,7 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 			return &RowError{Row: firstRow + int64(i), Column: spec.rule.Column, Err: err}
 		}
 		c.codes[i] = code
-		hit.code, hit.canon = code, ""
+		hit.s = code
 		if fakes {
 			// The subject's fictitious name, worked out once per value
 			// for every fake-name column of the row.
@@ -622,11 +644,10 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	return nil
 }
 
-// remember caches a value's result. The cache copies v, and a kept
-// canonical form is cloned: both may point into the batch's Arrow buffer,
-// and a cached alias would keep the whole buffer alive.
+// remember caches a value's result. The cache copies v and r.s (see
+// cached.inline): both may point into the batch's Arrow buffer, and a
+// cached alias would keep the whole buffer alive.
 func (w *Worker) remember(c *colScratch, v string, h uint64, r cached) {
-	r.canon = strings.Clone(r.canon)
 	c.cache.put(v, h, r)
 }
 
@@ -760,7 +781,7 @@ func (w *Worker) classify(c *colScratch, spec *colSpec, a arrow.Array, i int, na
 	}
 	hit, h, ok := c.cache.get(v)
 	if ok {
-		return stateValid, hit.canon
+		return stateValid, hit.s
 	}
 	if strings.TrimSpace(v) == "" {
 		return stateEmpty, ""
@@ -769,7 +790,7 @@ func (w *Worker) classify(c *colScratch, spec *colSpec, a arrow.Array, i int, na
 	if !ok {
 		return stateEmpty, ""
 	}
-	w.remember(c, v, h, cached{canon: canon})
+	w.remember(c, v, h, cached{s: canon})
 	return stateValid, canon
 }
 

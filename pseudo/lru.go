@@ -121,12 +121,7 @@ func (c *wayCache[V]) hash(k string) uint64 { return maphash.String(c.seed, k) }
 
 // prefetchSet starts loading the set of hash h into the CPU's caches.
 func (c *wayCache[V]) prefetchSet(h uint64) {
-	p := uintptr(unsafe.Pointer(&c.sets[h&c.mask]))
-	n := unsafe.Sizeof(waySet[V]{})
-	for off := uintptr(0); off < n; off += 64 {
-		prefetch.Line(p + off)
-	}
-	prefetch.Line(p + n - 1) // sets are not aligned to lines
+	prefetch.Range(uintptr(unsafe.Pointer(&c.sets[h&c.mask])), unsafe.Sizeof(waySet[V]{}))
 }
 
 // prefetchEntry starts loading the entries whose tags match hash h into
@@ -137,9 +132,7 @@ func (c *wayCache[V]) prefetchEntry(h uint64) {
 	for i := range ways {
 		if s.tags[i/4].Load()>>(16*(i%4))&0xffff == tg {
 			if e := s.e[i].Load(); e != nil {
-				p := uintptr(unsafe.Pointer(e))
-				prefetch.Line(p)
-				prefetch.Line(p + unsafe.Sizeof(*e) - 1)
+				prefetch.Range(uintptr(unsafe.Pointer(e)), unsafe.Sizeof(*e))
 			}
 		}
 	}

@@ -677,9 +677,7 @@ func (w *Worker) codeColumn(ci int, n int) arrow.Array {
 		// A cached code's bytes are somewhere on the heap: load them
 		// ahead (see setAhead).
 		if j := i + entryAhead; j < n && c.state[j] == stateValid {
-			p := uintptr(unsafe.Pointer(unsafe.StringData(c.codes[j])))
-			prefetch.Line(p)
-			prefetch.Line(p + CodeLen - 1)
+			prefetch.Range(uintptr(unsafe.Pointer(unsafe.StringData(c.codes[j]))), CodeLen)
 		}
 		switch c.state[i] {
 		case stateValid:

@@ -8,6 +8,8 @@
 // prefetch instruction retires at once, so the loads of many rows are in
 // flight together. Prefetches never fault, so any address may be given.
 //
-// Line is an instruction in assembly on amd64 and arm64 and does nothing
-// elsewhere.
+// Line is one instruction in assembly on amd64 and arm64 and does nothing
+// elsewhere. Range, for an object over several lines, is a loop in
+// assembly on amd64 and calls Line in a Go loop elsewhere: a call costs
+// more than the prefetch itself, so one call an object pays.
 package prefetch

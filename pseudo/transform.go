@@ -7,14 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/pseudokit/pseudokit/internal/prefetch"
 	"github.com/pseudokit/pseudokit/keyvault"
 )
 
@@ -126,7 +124,7 @@ type Pseudonymizer struct {
 	subjFakes   bool      // fake-name columns take their names from the subject
 	unmentioned []string
 
-	caches []*wayCache[cached] // one per rule: raw value -> result, shared by the workers
+	caches []*valueCache // one per rule: raw value -> result, shared by the workers
 
 	seq  *Worker // the worker behind Transform
 	next int64   // row number of the next batch given to Transform
@@ -276,10 +274,10 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 	md := in.Metadata()
 	p.in = in
 	p.out = arrow.NewSchema(fields, &md)
-	p.caches = make([]*wayCache[cached], len(p.specs))
+	p.caches = make([]*valueCache, len(p.specs))
 	for i, c := range p.specs {
 		if a := c.rule.Action; a == ActionCode || a == ActionFakeName {
-			p.caches[i] = newWayCache[cached](cacheSlots)
+			p.caches[i] = newValueCache(cacheSlots)
 		}
 	}
 	p.sums = make([]ColumnSummary, len(p.specs))
@@ -326,11 +324,12 @@ var setAhead, entryAhead = 12, 6
 // fake-name columns whose subject is not valid.
 const cacheSize = 1 << 14
 
-// cacheSlots is the number of slots of the per-column cache of recent
-// values that the workers share (10 bytes each, plus a 128-byte entry for
-// each value held, which includes the value if it is at most 40 bytes; the
-// code string is shared with the vault's transaction). Repeats that miss
-// here still hit the vault transaction's own cache. Measured on 1M rows
+// cacheSlots is the most slots of the per-column cache of recent values
+// that the workers share (valueCache: 128 bytes a slot, 16 MiB at this
+// size, in a table that starts at firstSlots and grows with the distinct
+// values). Repeats that miss here still hit the vault transaction's own
+// cache. Measured with the earlier cache of pointers to entries (10 bytes
+// a slot plus a 128-byte entry a value) on 1M rows
 // (2026-11-23, fresh vault, 2 cores): against 1<<16, 1<<17 took 9-12 % less
 // CPU with 100,000 persons and 5 % more with 1,000,000 (more live cache
 // under the soft memory limit), peak RSS unchanged (CSV 211-217 MB,
@@ -350,22 +349,6 @@ type cached struct {
 	err      error    // the value is invalid
 	fake     [2]int32 // for the subject: indexes of its fictitious name (see Faker.indexes)
 	restored bool     // a lost leading zero was restored
-}
-
-// inline copies s into buf, the spare room of the cache entry that holds
-// c, and points s there (or clones it, if it does not fit): s may point
-// into the batch's Arrow buffer, which a cached alias would keep alive,
-// and a code in its entry costs no allocation of its own and sits in the
-// memory lines a lookup has already brought in.
-func (c *cached) inline(buf []byte) {
-	switch {
-	case c.s == "":
-	case len(c.s) <= len(buf):
-		n := copy(buf, c.s)
-		c.s = unsafe.String(&buf[0], n)
-	default:
-		c.s = strings.Clone(c.s)
-	}
 }
 
 // A Worker transforms batches for one goroutine. Workers of one
@@ -390,7 +373,8 @@ type colScratch struct {
 	hashes  []uint64   // of each row's value in cache
 	fakeIx  [][2]int32 // subject only: fictitious-name indexes of valid rows
 	sum     ColumnSummary
-	cache   *wayCache[cached] // raw value -> result, for repeated values (the Pseudonymizer's)
+	cache   *valueCache       // raw value -> result, for repeated values (the Pseudonymizer's)
+	arena   []byte            // the batch's strings read from cache (codes, canonical forms)
 	fakes   *genCache[[2]int] // canonical subject -> name indexes
 }
 
@@ -524,6 +508,7 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	if fakes {
 		c.fakeIx = resize(c.fakeIx, n)
 	}
+	c.arena = resetArena(c.arena, n)
 	// Hash every value first, then prefetch each value's cache set and
 	// entry some rows ahead of its lookup, so that the batch's cache
 	// misses overlap instead of coming one after the other. Measured
@@ -531,7 +516,8 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	// 24-28 % of the CPU profile to 4-6 % (prefetches included); CSV of
 	// 5M rows, 100,000 persons, fresh vault: 11.7-12.0 -> 8.6-8.7 user
 	// CPU s; BenchmarkPipelineCSV/workers=1 on 2M rows 2.2-2.5 -> 1.2-1.3
-	// s (with the prefetch of code bytes in codeColumn). Loads of the
+	// s (then with a prefetch of the cached codes' bytes in codeColumn,
+	// which the slots that hold their codes made needless). Loads of the
 	// same lines a few rows ahead instead (no prefetch instruction) were
 	// slower than none: the CPU stalls on them.
 	sa, pre := a.(*array.String) // other types make their text in valueAt
@@ -563,9 +549,10 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 		var h uint64
 		var ok bool
 		if pre {
-			hc, h, ok = c.cache.getHashed(v, c.hashes[i])
+			h = c.hashes[i]
+			hc, ok = c.cache.getHashed(v, h, &c.arena)
 		} else {
-			hc, h, ok = c.cache.get(v)
+			hc, h, ok = c.cache.get(v, &c.arena)
 		}
 		if ok {
 			if hc.err != nil {
@@ -644,9 +631,8 @@ func (w *Worker) identify(ci int, a arrow.Array, n int, firstRow int64) error {
 	return nil
 }
 
-// remember caches a value's result. The cache copies v and r.s (see
-// cached.inline): both may point into the batch's Arrow buffer, and a
-// cached alias would keep the whole buffer alive.
+// remember caches a value's result (the cache copies v and r.s, which
+// may point into the batch's Arrow buffer).
 func (w *Worker) remember(c *colScratch, v string, h uint64, r cached) {
 	c.cache.put(v, h, r)
 }
@@ -674,11 +660,6 @@ func (w *Worker) codeColumn(ci int, n int) arrow.Array {
 	b.Reserve(n)
 	b.ReserveData(n * CodeLen)
 	for i := 0; i < n; i++ {
-		// A cached code's bytes are somewhere on the heap: load them
-		// ahead (see setAhead).
-		if j := i + entryAhead; j < n && c.state[j] == stateValid {
-			prefetch.Range(uintptr(unsafe.Pointer(unsafe.StringData(c.codes[j]))), CodeLen)
-		}
 		switch c.state[i] {
 		case stateValid:
 			b.Append(c.codes[i])
@@ -740,6 +721,9 @@ func (w *Worker) fakeColumn(ci int, a arrow.Array, n int) arrow.Array {
 	if p.subj >= 0 {
 		subj = &w.cols[p.subj]
 	}
+	if spec.lazy {
+		c.arena = resetArena(c.arena, n) // classify reads the cache
+	}
 	for i := 0; i < n; i++ {
 		var st valueState
 		var canon string
@@ -777,7 +761,7 @@ func (w *Worker) classify(c *colScratch, spec *colSpec, a arrow.Array, i int, na
 	if nameOnly && plainASCII(spec.rule.Kind, v) {
 		return stateValid, ""
 	}
-	hit, h, ok := c.cache.get(v)
+	hit, h, ok := c.cache.get(v, &c.arena)
 	if ok {
 		return stateValid, hit.s
 	}
@@ -892,6 +876,16 @@ func valueAt(a arrow.Array, i int) string {
 		v = a.ValueStr(i)
 	}
 	return v
+}
+
+// resetArena empties a column's arena of strings read from the cache,
+// for a batch of n rows, with room for n codes. Reusing it is safe: the
+// strings of the batch before were copied into its output arrays.
+func resetArena(a []byte, n int) []byte {
+	if cap(a) < n*CodeLen {
+		return make([]byte, 0, n*CodeLen)
+	}
+	return a[:0]
 }
 
 // resize returns s with length n, reusing its array when it is large enough.

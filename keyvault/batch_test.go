@@ -91,6 +91,16 @@ func TestConflictAtFlushFailsTx(t *testing.T) {
 	}
 }
 
+// storedTx begins a transaction on storedVault(t, n) and returns it with
+// the vault's path and a snapshot of the file before it.
+func storedTx(t *testing.T, n int) (tx *Tx, path string, before []byte) {
+	v, path := storedVault(t, n)
+	before = snapshot(t, path)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	return tx, path, before
+}
+
 // waitWritten waits for the batch being written in the background.
 func waitWritten(tx *Tx) {
 	tx.mu.Lock()
@@ -115,10 +125,7 @@ func TestCodeTakenWithinBatch(t *testing.T) {
 // inserted, the second is refused.
 func TestCodeTakenWithinReturningBatch(t *testing.T) {
 	smallBatches(t, 4)
-	v, path := storedVault(t, 10)
-	before := snapshot(t, path)
-	tx, err := v.Begin(t.Context(), DefaultDomain)
-	require.NoError(t, err)
+	tx, path, before := storedTx(t, 10)
 	skipOneBatch(t, tx)
 	require.NoError(t, tx.Link("nid", synthNID(200), "KA"))
 	require.NoError(t, tx.Link("nid", synthNID(201), "KSAME"))
@@ -445,10 +452,7 @@ func TestMixedBatchesVerify(t *testing.T) {
 // later call as itself, and nothing is committed.
 func TestBatchesAfterFailureNotWritten(t *testing.T) {
 	smallBatches(t, 4)
-	v, path := storedVault(t, 10)
-	before := snapshot(t, path)
-	tx, err := v.Begin(t.Context(), DefaultDomain)
-	require.NoError(t, err)
+	tx, path, before := storedTx(t, 10)
 	require.NoError(t, tx.Link("nid", synthNID(1), "KZ"), "queued")
 	var linkErr error
 	for i := 300; i < 400 && linkErr == nil; i++ {

@@ -133,7 +133,8 @@ func (b *slotBuf) bytes() []byte {
 }
 
 // get looks k up, appending the cached string to *arena (the result's s
-// points there), and returns k's hash for a following put.
+// points there; with a nil arena it is a string of its own), and returns
+// k's hash for a following put.
 func (c *valueCache) get(k string, arena *[]byte) (v cached, h uint64, ok bool) {
 	if k == "" {
 		return v, 0, false
@@ -183,7 +184,11 @@ func read(slot []atomic.Uint64, k string, arena *[]byte) (v cached, ok bool) {
 	if string(bs[:len(k)]) != k {
 		return v, false
 	}
-	if sLen > 0 {
+	switch {
+	case sLen == 0:
+	case arena == nil:
+		v.s = string(bs[len(k) : len(k)+sLen])
+	default:
 		start := len(*arena)
 		*arena = append(*arena, bs[len(k):len(k)+sLen]...)
 		v.s = unsafe.String(&(*arena)[start], sLen)

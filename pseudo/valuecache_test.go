@@ -172,3 +172,13 @@ func TestValueCacheGrows(t *testing.T) {
 	}
 	require.Greater(t, found, 950, "the latest values are in the current table")
 }
+
+// TestValueCacheNilArena: without an arena a hit's string is its own.
+func TestValueCacheNilArena(t *testing.T) {
+	c := newValueCache(64)
+	_, h, _ := c.get("k", nil)
+	c.put("k", h, entryFor("k"))
+	v, _, ok := c.get("k", nil)
+	require.True(t, ok)
+	require.Equal(t, entryFor("k"), v)
+}

@@ -1,5 +1,7 @@
 package keyvault
 
+import "github.com/pseudokit/pseudokit/internal/hugepage"
+
 // seenSet is a transaction's set of identifiers already handled (Tx.seen),
 // with a hash of the code each was linked to: a set-associative table of
 // 16-byte entries, eight to a set. An identifier goes to its set, or to
@@ -114,7 +116,7 @@ func (s *seenSet) grow() {
 	if old != nil {
 		n = 2 * len(old)
 	}
-	s.sets = make([]seenBlock, n)
+	s.sets = hugepage.Make[seenBlock](n)
 	s.mask = uint64(n - 1)
 	s.n = 0
 	if s.rnd == 0 {

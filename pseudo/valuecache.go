@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/pseudokit/pseudokit/internal/hugepage"
 	"github.com/pseudokit/pseudokit/internal/prefetch"
 )
 
@@ -89,9 +90,9 @@ func newValueCache(size int) *valueCache {
 func newSlotTable(size int) *slotTable {
 	sets := size / ways
 	return &slotTable{
-		tags:  make([]atomic.Uint64, sets*tagWords),
+		tags:  hugepage.Make[atomic.Uint64](sets * tagWords),
 		next:  make([]atomic.Uint32, sets),
-		slots: make([]atomic.Uint64, sets*ways*slotWords),
+		slots: hugepage.Make[atomic.Uint64](sets * ways * slotWords),
 		mask:  uint64(sets - 1),
 	}
 }

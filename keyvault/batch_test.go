@@ -470,3 +470,32 @@ func TestBatchesAfterFailureNotWritten(t *testing.T) {
 	require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), ErrConflict)
 	assert.True(t, bytes.Equal(before, snapshot(t, path)), "nothing committed")
 }
+
+// Batches grow to twice linkBatch once the vault holds bigVault links,
+// and the links of either size are all stored.
+func TestBatchesGrowWithVault(t *testing.T) {
+	smallBatches(t, 4)
+	old := bigVault
+	bigVault = 10
+	t.Cleanup(func() { bigVault = old })
+	v, _ := storedVault(t, 6) // links 1-6: below bigVault
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	// 6 stored + 4 handed = 10: the first batch has 4 links, the next
+	// ones 8.
+	for i := 6; i < 30; i++ {
+		require.NoError(t, tx.Link("nid", synthNID(i), fmt.Sprintf("KS%d", i)))
+	}
+	tx.mu.Lock()
+	handed, queued := tx.handed, len(tx.pend)
+	tx.mu.Unlock()
+	assert.Equal(t, 3, handed, "batches of 4, 8, 8")
+	assert.Equal(t, 4, queued, "the rest waits for a batch of 8")
+	commit(t, tx)
+	for i := range 30 {
+		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
+		require.NoError(t, err)
+		require.True(t, found, "link %d", i)
+		assert.Equal(t, fmt.Sprintf("KS%d", i), code)
+	}
+}

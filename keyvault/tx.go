@@ -67,20 +67,21 @@ type Tx struct {
 
 	// Links are written in batches (see Tx.Link and batch.go), by a
 	// goroutine while the next batch fills.
-	pend       []pendingLink
-	arena      []byte // sealed identifiers of pend
-	sparePend  []pendingLink
-	spareArena []byte
-	writing    int                           // batches handed over and not yet written (at most 2)
-	handed     int                           // batches handed over so far
-	turn       int                           // the batch whose turn it is to be written (by handed order)
-	written    *sync.Cond                    // on mu: a batch was written
-	codeBuf    []pendingLink                 // writePending's inserted links in code order
-	stmts      [nStmtKinds]map[int]*sql.Stmt // multi-row statements by kind and number of rows
-	skipped    bool                          // the last INSERT into link_index skipped rows (see insertIndex)
-	probeBuf   []mapRow
-	linkBuf    []int64 // link ids of inserted rows
-	args       []any
+	pend        []pendingLink
+	arena       []byte // sealed identifiers of pend
+	sparePend   []pendingLink
+	spareArena  []byte
+	writing     int                           // batches handed over and not yet written (at most 2)
+	handed      int                           // batches handed over so far
+	handedLinks int64                         // links in them
+	turn        int                           // the batch whose turn it is to be written (by handed order)
+	written     *sync.Cond                    // on mu: a batch was written
+	codeBuf     []pendingLink                 // writePending's inserted links in code order
+	stmts       [nStmtKinds]map[int]*sql.Stmt // multi-row statements by kind and number of rows
+	skipped     bool                          // the last INSERT into link_index skipped rows (see insertIndex)
+	probeBuf    []mapRow
+	linkBuf     []int64 // link ids of inserted rows
+	args        []any
 }
 
 // pendingLink is a link queued by Tx.Link and not yet written.

@@ -25,10 +25,13 @@ var linkBatch = 32768
 // one tree each) from which a batch is twice linkBatch. In a larger tree a
 // batch has fewer links on each leaf page it reads and writes, so a batch
 // of the same size costs more page reads a link; twice the links share
-// them again. Measured (2026-12-02, AMD EPYC, 2 cores, runs in turn): at
-// 3M persons (3.65M links) batches of 65,536 took 40.0 s against 44.1 s;
-// at 1M persons (1.25M links) 9.48-9.55 s against 9.02-9.26 s, so a vault
-// stays at linkBatch until it holds 2M links. A variable only for tests.
+// them again. All batches at 65,536 (2026-12-02, AMD EPYC, 2 cores, runs
+// in turn): at 3M persons (3.65M links) 40.0 s against 44.1 s, but at 1M
+// persons (1.25M links) 9.48-9.55 s against 9.02-9.26 s; so a vault
+// stays at linkBatch until it holds 2M links. With that rule, at 3M
+// persons: 41.7-43.3 s against 43.8-47.6 s, system CPU (SQLite reading
+// pages) 11.5-11.6 s against 13.7-14.4 s, peak RSS 235 against 223 MB.
+// A variable only for tests.
 var bigVault int64 = 2_000_000
 
 // batchLen returns how many links the batch being queued takes. Called
@@ -87,8 +90,12 @@ func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string) e
 // idx order, need no sort.
 func (t *Tx) startWrite() {
 	batch, arena := t.pend, t.arena
-	t.pend, t.arena = t.sparePend[:0], t.spareArena[:0]
-	t.sparePend, t.spareArena = nil, nil
+	t.pend, t.arena = nil, nil
+	if n := len(t.spares); n > 0 {
+		t.pend, t.arena = t.spares[n-1].pend, t.spares[n-1].arena
+		t.spares[n-1] = spare{}
+		t.spares = t.spares[:n-1]
+	}
 	t.writing++
 	t.handedLinks += int64(len(batch))
 	seq := t.handed
@@ -114,8 +121,11 @@ func (t *Tx) startWrite() {
 		defer t.mu.Unlock()
 		t.turn++
 		t.writing--
-		if t.sparePend == nil {
-			t.sparePend, t.spareArena = batch[:0], arena[:0]
+		// Up to two batches are written while a third fills: keeping
+		// their buffers saves allocating (and faulting in) ~10 MB a
+		// batch anew.
+		if len(t.spares) < 2 {
+			t.spares = append(t.spares, spare{batch[:0], arena[:0]})
 		}
 		if err != nil && t.err == nil {
 			t.err = err

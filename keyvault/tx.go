@@ -27,6 +27,12 @@ const (
 	maxCanonicalLen = 4096
 )
 
+// spare is the buffers of a written batch, kept for another.
+type spare struct {
+	pend  []pendingLink
+	arena []byte
+}
+
 // Tx is a write transaction of one pseudonymisation run in one domain. It
 // holds the vault's write lock from [Vault.Begin] until [Tx.Commit] or
 // [Tx.Rollback]; nothing it does is visible to others or reaches the file
@@ -68,9 +74,8 @@ type Tx struct {
 	// Links are written in batches (see Tx.Link and batch.go), by a
 	// goroutine while the next batch fills.
 	pend        []pendingLink
-	arena       []byte // sealed identifiers of pend
-	sparePend   []pendingLink
-	spareArena  []byte
+	arena       []byte                        // sealed identifiers of pend
+	spares      []spare                       // buffers of batches written, for the next ones
 	writing     int                           // batches handed over and not yet written (at most 2)
 	handed      int                           // batches handed over so far
 	handedLinks int64                         // links in them

@@ -287,13 +287,14 @@ func TestParquetPageSize(t *testing.T) {
 	require.NoError(t, back.Close())
 }
 
-// TestOutputWriteback: an Output starts the writeback of each
-// writebackBytes it has written, in order and without gaps, and the file
-// holds what was written.
+// TestOutputWriteback: an Output that writes through the page cache starts
+// the writeback of each writebackBytes it has written, in order and
+// without gaps, and the file holds what was written.
 func TestOutputWriteback(t *testing.T) {
-	oldBytes, oldStart := writebackBytes, startWriteback
-	t.Cleanup(func() { writebackBytes, startWriteback = oldBytes, oldStart })
+	oldBytes, oldStart, oldDirect := writebackBytes, startWriteback, useDirect
+	t.Cleanup(func() { writebackBytes, startWriteback, useDirect = oldBytes, oldStart, oldDirect })
 	writebackBytes = 1000
+	useDirect = false
 	type span struct{ off, n int64 }
 	var spans []span
 	startWriteback = func(f *os.File, off, n int64) {

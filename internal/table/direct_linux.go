@@ -1,0 +1,62 @@
+//go:build linux
+
+package table
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// openDirect creates path for an Output (O_EXCL, mode 0600), with direct
+// I/O if the file system allows it; direct tells which.
+func openDirect(path string) (f *os.File, direct bool, err error) {
+	const flags = os.O_RDWR | os.O_CREATE | os.O_EXCL
+	if useDirect {
+		f, err = openWithDirect(path, flags)
+		if err == nil {
+			return f, true, nil
+		}
+		if !os.IsExist(err) && !os.IsPermission(err) {
+			// EINVAL (tmpfs, some network file systems): a plain file.
+			// Linux creates the file before it checks O_DIRECT, so the
+			// failed open may have left it (the name is this Output's
+			// own: random, and created with O_EXCL).
+			os.Remove(path)
+		}
+	}
+	f, err = os.OpenFile(path, flags, 0o600)
+	return f, false, err
+}
+
+// setDirect turns direct I/O on or off for f.
+func setDirect(f *os.File, on bool) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if err != nil {
+			serr = err
+			return
+		}
+		if on {
+			fl |= unix.O_DIRECT
+		} else {
+			fl &^= unix.O_DIRECT
+		}
+		_, serr = unix.FcntlInt(fd, unix.F_SETFL, fl)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// openWithDirect opens path with flags and O_DIRECT. A variable so that
+// tests can refuse it as a file system does.
+var openWithDirect = func(path string, flags int) (*os.File, error) {
+	return os.OpenFile(path, flags|unix.O_DIRECT, 0o600)
+}

@@ -24,9 +24,11 @@ import (
 // Direct I/O needs the buffer's address, the length and the file offset
 // aligned to the device's logical block size: the buffer is aligned to
 // directAlign and written in whole buffers; the last, partial block is
-// written at Flush after direct I/O is turned off for the file. Where the
-// file system refuses direct I/O (tmpfs at open; some at the first write,
-// with EINVAL), the Output writes through the page cache as before.
+// written at Flush after direct I/O is turned off for the file. Direct
+// I/O is used only on local disk file systems known to do it well (see
+// directFS: not on NFS or SMB, where each direct write would wait for the
+// server); where a file system refuses it all the same (at open, or with
+// EINVAL at a write), the Output writes through the page cache.
 const (
 	directAlign = 4096
 	directBuf   = 1 << 20

@@ -4,6 +4,7 @@ package table
 
 import (
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,7 +13,7 @@ import (
 // I/O if the file system allows it; direct tells which.
 func openDirect(path string) (f *os.File, direct bool, err error) {
 	const flags = os.O_RDWR | os.O_CREATE | os.O_EXCL
-	if useDirect {
+	if useDirect && directFS(filepath.Dir(path)) {
 		f, err = openWithDirect(path, flags)
 		if err == nil {
 			return f, true, nil
@@ -59,4 +60,21 @@ func setDirect(f *os.File, on bool) error {
 // tests can refuse it as a file system does.
 var openWithDirect = func(path string, flags int) (*os.File, error) {
 	return os.OpenFile(path, flags|unix.O_DIRECT, 0o600)
+}
+
+// directFS reports whether dir is on a local disk file system whose
+// direct I/O is known to be fast: ext4 (and ext2/3, same magic), XFS,
+// Btrfs and F2FS. On a network file system (NFS, SMB) each direct write
+// waits for the server, where the page cache would send many at once;
+// FUSE and the rest are left alone too.
+func directFS(dir string) bool {
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) != nil {
+		return false
+	}
+	switch uint32(st.Type) {
+	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC, unix.F2FS_SUPER_MAGIC:
+		return true
+	}
+	return false
 }

@@ -43,10 +43,13 @@ func TestOutputDirectRefusedAtOpen(t *testing.T) {
 	require.Len(t, entries, 1, "only the output")
 }
 
-// TestOutputUsesDirect: where the test's temporary directory takes direct
-// I/O, an Output uses it.
+// TestOutputUsesDirect: where the test's temporary directory is on a
+// local disk file system that takes direct I/O, an Output uses it.
 func TestOutputUsesDirect(t *testing.T) {
 	dir := t.TempDir()
+	if !directFS(dir) {
+		t.Skip("the temporary directory is not on ext4, XFS, Btrfs or F2FS")
+	}
 	f, err := os.OpenFile(filepath.Join(dir, "probe"), os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_DIRECT, 0o600)
 	if err != nil {
 		t.Skip("the temporary directory does not take O_DIRECT")
@@ -56,4 +59,26 @@ func TestOutputUsesDirect(t *testing.T) {
 	require.NoError(t, err)
 	defer o.Abort()
 	require.True(t, o.bw.(*directWriter).direct)
+}
+
+// TestOutputNotDirectOnTmpfs: tmpfs (standing in for the file systems
+// left alone, such as NFS) is written through the page cache, even where
+// it takes O_DIRECT.
+func TestOutputNotDirectOnTmpfs(t *testing.T) {
+	base, err := os.MkdirTemp("/dev/shm", "pseudokit-test-")
+	if err != nil {
+		t.Skip("no /dev/shm here")
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	require.False(t, directFS(base))
+	path := filepath.Join(base, "out.csv")
+	o, err := CreateOutput(path, nil)
+	require.NoError(t, err)
+	require.False(t, o.bw.(*directWriter).direct)
+	data := outputData(directBuf + 5000)
+	writePieces(t, o, data)
+	require.NoError(t, o.Commit())
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got))
 }

@@ -8,6 +8,7 @@ go vet ./...
 # internal/prefetch is assembly on amd64 and arm64 and Go elsewhere: vet both.
 for arch in arm64 riscv64; do GOARCH=$arch go vet ./internal/prefetch; done
 GOARCH=386 go test -count=1 ./internal/prefetch # the Go fallback, run here
+for os in windows darwin; do GOOS=$os go vet ./internal/hugepage; done # the files without madvise
 
 echo "== unformatted files"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -17,9 +17,11 @@ func TestMake(t *testing.T) {
 			}
 		}
 	}
-	type pair struct{ a, b uint32 }
+	type pair struct{ A, B uint32 }
 	if s := Make[pair](7); len(s) != 7 || s[6] != (pair{}) {
 		t.Fatalf("Make[pair](7) = %v", s)
+	} else if s[6].A != 0 || s[6].B != 0 {
+		t.Fatalf("Make[pair](7)[6] = %v, want zero", s[6])
 	}
 	if s := Make[struct{}](10); len(s) != 10 {
 		t.Fatalf("Make[struct{}](10): len %d", len(s))

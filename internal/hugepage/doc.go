@@ -6,7 +6,7 @@
 // is written faults each 4 KiB page twice: the first read maps the shared
 // zero page, and the first write replaces it, which on Linux also flushes
 // the page from every CPU's TLB (an inter-processor interrupt, costly in a
-// virtual machine). Make writes one word of every page at once instead,
+// virtual machine). Make writes one byte of every page at once instead,
 // one fault each. On Linux it first asks for transparent huge pages
 // (madvise MADV_HUGEPAGE, a hint the kernel may ignore): a 2 MiB page is
 // one fault instead of 512, and random look-ups in a table of many

@@ -48,11 +48,11 @@ const stmtRows = 256
 
 // queue records a link to be written with the next batch. Called with t.mu
 // held, for an identifier that is neither in t.seen nor withdrawn.
-func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string) error {
+func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string, repeat bool) error {
 	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
 	start := len(t.arena)
 	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
-	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealedAt: uint32(start), sealedLen: uint32(len(t.arena) - start)})
+	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealedAt: uint32(start), sealedLen: uint32(len(t.arena) - start), repeat: repeat})
 	// A repeat of an identifier whose entry is evicted before its batch is
 	// written is queued again, perhaps in the same batch: writePending
 	// finds it in the map and checks it like any stored link.
@@ -205,6 +205,10 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte, byCode []int32) error 
 		// split keeps the order: ps is still in idx order, but the
 		// positions in byCode are gone.
 		byCode = nil
+	} else {
+		if ps, byCode, err = t.settleRepeats(ps, byCode); err != nil || len(ps) == 0 {
+			return err
+		}
 	}
 	for i := range ps {
 		ps[i].link = t.nextID
@@ -252,6 +256,81 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte, byCode []int32) error 
 		}
 	}
 	return t.verifyStored(left)
+}
+
+// settleRepeats takes out of ps, before anything is inserted, the links
+// whose identifier is already stored or queued earlier in the batch, so
+// that the INSERT of the others skips no row and needs neither a probe nor
+// RETURNING (see insertIndex). Only a repeat of an identifier met earlier
+// in the transaction can be one, and only if its seen entry was evicted
+// (repeat). Those stored are found with a probe and checked like any
+// stored link (verifyStored); a link met twice in the batch is next to
+// its twin (ps is in idx order) and must have its code. A repeat sent to
+// the INSERT made every later statement of the batch an INSERT ...
+// RETURNING and a probe. It returns ps, still in idx order, and byCode
+// for it.
+func (t *Tx) settleRepeats(ps []pendingLink, byCode []int32) ([]pendingLink, []int32, error) {
+	drops := 0
+	for i := 1; i < len(ps); i++ {
+		if ps[i].idx == ps[i-1].idx {
+			if ps[i].code != ps[i-1].code {
+				return nil, nil, fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, ps[i].kind, t.domain.info.Name)
+			}
+			ps[i].drop = true
+			drops++
+		}
+	}
+	cand, pos := t.repeatBuf[:0], t.posBuf[:0]
+	for i := range ps {
+		if ps[i].repeat && !ps[i].drop {
+			cand = append(cand, ps[i])
+			pos = append(pos, int32(i))
+		}
+	}
+	defer func() {
+		clear(cand)
+		t.repeatBuf, t.posBuf = cand[:0], pos[:0]
+	}()
+	if len(cand) > 0 {
+		if err := t.probe(cand, probeIdxSQL); err != nil {
+			return nil, nil, err
+		}
+		// The links found are checked from their copies in cand.
+		stored := cand[:0]
+		for j := range cand {
+			if cand[j].found {
+				ps[pos[j]].drop = true
+				stored = append(stored, cand[j])
+			}
+		}
+		drops += len(stored)
+		if err := t.verifyStored(stored); err != nil {
+			return nil, nil, err
+		}
+	}
+	if drops == 0 {
+		return ps, byCode, nil
+	}
+	// Drop them from ps, and from byCode, whose positions move: at[i] is
+	// the new position of link i (how many stay before it), or -1.
+	at := slices.Grow(pos[:0], len(ps))[:len(ps)]
+	pos = at
+	n := 0
+	for i := range ps {
+		at[i] = -1
+		if !ps[i].drop {
+			at[i] = int32(n)
+			ps[n] = ps[i]
+			n++
+		}
+	}
+	kept := byCode[:0]
+	for _, i := range byCode {
+		if at[i] >= 0 {
+			kept = append(kept, at[i])
+		}
+	}
+	return ps[:n], kept, nil
 }
 
 // split partitions ps in place, stably, into the links for which keep

@@ -112,3 +112,35 @@ func TestSeenSetLoad(t *testing.T) {
 		require.True(t, ok, i)
 	}
 }
+
+// Every identifier the seen-set evicts is reported by evicted (no false
+// negatives), and identifiers never put seldom are.
+func TestSeenSetEvicted(t *testing.T) {
+	defer func(n int) { maxSeen = n }(maxSeen)
+	maxSeen = 1 << 14
+	tx := &Tx{seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	key := func(i int) seenKey { return tx.key("nid", synthNID(i)) }
+	var s seenSet
+	const n = 8 * (1 << 14)
+	for i := range n {
+		s.put(key(i), uint32(i))
+		if i == maxSeen/4 {
+			assert.Nil(t, s.gone, "no filter before the first eviction")
+		}
+	}
+	gone := 0
+	for i := range n {
+		if _, ok := s.get(key(i)); !ok {
+			gone++
+			require.True(t, s.evicted(key(i)), i)
+		}
+	}
+	assert.Greater(t, gone, n/2)
+	fp := 0
+	for i := n; i < 2*n; i++ {
+		if s.evicted(key(i)) {
+			fp++
+		}
+	}
+	assert.Less(t, fp, n/1000, "false positives")
+}

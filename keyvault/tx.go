@@ -17,7 +17,8 @@ import (
 // maxSeen bounds the per-transaction set of identifiers already handled
 // (seenSet), which makes an identifier met many times in one run cheap:
 // 16 bytes an entry, 32 MB at most. A repeat whose entry was evicted goes
-// to SQLite again, costing an INSERT that skips and two probes.
+// to SQLite again, costing two probes (seenSet.gone tells it from a new
+// identifier, see settleRepeats).
 var maxSeen = 1 << 21 // a variable only so that tests can make it small
 
 // Limits on link fields.
@@ -85,7 +86,9 @@ type Tx struct {
 	stmts       [nStmtKinds]map[int]*sql.Stmt // multi-row statements by kind and number of rows
 	skipped     bool                          // the last INSERT into link_index skipped rows (see insertIndex)
 	probeBuf    []mapRow
-	linkBuf     []int64 // link ids of inserted rows
+	linkBuf     []int64       // link ids of inserted rows
+	repeatBuf   []pendingLink // settleRepeats' links that may be repeats
+	posBuf      []int32       // and their positions in the batch
 	args        []any
 }
 
@@ -99,6 +102,10 @@ type pendingLink struct {
 	want                int64 // the link id a probe by code must find (verifyStored)
 	found               bool  // set by probe
 	inserted            bool  // set by insertIndex
+	// The identifier may have been queued before in this transaction:
+	// its seen entry was evicted (seenSet.evicted).
+	repeat bool
+	drop   bool // settleRepeats: stored already, or met earlier in the batch
 }
 
 // mapRow is what a probe reads of a map entry: a key (idx or code) and
@@ -433,7 +440,7 @@ func (t *Tx) Link(kind, canonical, code string) error {
 	if err := t.ctx.Err(); err != nil {
 		return t.fail(err)
 	}
-	return t.queue(idx, sk, kind, canonical, code)
+	return t.queue(idx, sk, kind, canonical, code, t.seen.evicted(sk))
 }
 
 // Assign returns the code already linked to (kind, canonical) in the

@@ -258,11 +258,90 @@ func TestSeenSetIsBounded(t *testing.T) {
 	}
 	nNew, e := tx.Counts()
 	assert.Equal(t, [2]int{n, 0}, [2]int{nNew, e}, "found in the file, but inserted by this run")
+	// Every repeat not in the seen-set was known as one (seenSet.gone) and
+	// looked up before the INSERT, so no INSERT skipped a row.
+	assert.Empty(t, tx.stmts[insIdxRetSQL], "no INSERT ... RETURNING")
 	err = tx.Link("nid", synthNID(0), testCode('K', 1))
 	if err == nil { // not in the seen-set: found when its batch is written
 		err = tx.Commit(Entry{Action: "pseudonymize"})
 	}
 	require.ErrorIs(t, err, ErrConflict)
+}
+
+// Batches that mix new identifiers with repeats whose seen entry was
+// evicted store every new link once, under its own code, and count the
+// repeats as nothing: the vault verifies, and each identifier finds its code.
+func TestEvictedRepeatsAmongNewLinks(t *testing.T) {
+	defer func(n int) { maxSeen = n }(maxSeen)
+	maxSeen = 1024
+	smallBatches(t, 256)
+	v, _ := newVault(t)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	const n = 3000
+	for i := range n {
+		require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
+	}
+	// New identifiers between repeats, codes in the opposite order to
+	// the identifiers, so that dropping the repeats moves the code order.
+	for i := range n {
+		require.NoError(t, tx.Link("nid", synthNID(n+i), testCode('Z', n-i)))
+		require.NoError(t, tx.Link("nid", synthNID(n-1-i), testCode('K', n-1-i)))
+	}
+	nNew, e := tx.Counts()
+	assert.Equal(t, [2]int{2 * n, 0}, [2]int{nNew, e})
+	assert.Empty(t, tx.stmts[insIdxRetSQL], "no INSERT ... RETURNING")
+	require.NoError(t, tx.Commit(Entry{Action: "pseudonymize"}))
+	rep, err := v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 2 * n}, rep.Links)
+	for _, i := range []int{0, 1, n - 1, n, n + 1, 2*n - 1} {
+		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
+		require.NoError(t, err)
+		require.True(t, found, i)
+		want := testCode('K', i)
+		if i >= n {
+			want = testCode('Z', 2*n-i)
+		}
+		assert.Equal(t, want, code, i)
+	}
+}
+
+// An identifier queued twice in one batch (its seen entry evicted in
+// between) is stored once, and refused if its codes differ.
+func TestRepeatInOneBatch(t *testing.T) {
+	v, _ := newVault(t)
+	for _, tc := range []struct {
+		name, code string
+		err        error
+	}{{"same code", "K1", nil}, {"other code", "K2", ErrConflict}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := v.Begin(t.Context(), DefaultDomain)
+			require.NoError(t, err)
+			defer tx.Rollback()
+			require.NoError(t, tx.Link("nid", synthNID(2), "K0"))
+			tx.mu.Lock()
+			idx, sk := tx.index("nid", synthNID(1)), tx.key("nid", synthNID(1))
+			require.NoError(t, tx.queue(idx, sk, "nid", synthNID(1), "K1", false))
+			require.NoError(t, tx.queue(idx, sk, "nid", synthNID(1), tc.code, true))
+			err = tx.flush()
+			tx.mu.Unlock()
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			nNew, e := tx.Counts()
+			assert.Equal(t, [2]int{2, 0}, [2]int{nNew, e})
+			assert.Empty(t, tx.stmts[insIdxRetSQL], "no INSERT ... RETURNING")
+			require.NoError(t, tx.Commit(Entry{Action: "pseudonymize"}))
+			code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(1))
+			require.NoError(t, err)
+			assert.True(t, found)
+			assert.Equal(t, "K1", code)
+		})
+	}
 }
 
 func snapshot(t *testing.T, path string) []byte {

@@ -104,7 +104,9 @@ const parquetPageBytes = 64 << 10
 type ParquetOptions struct {
 	// Random names columns whose values are random-looking (codes): they are
 	// written without dictionary and without compression, which would only
-	// cost time on data that does not compress.
+	// cost time on data that does not compress, and without min/max
+	// statistics, which span nearly the whole range in every row group and
+	// so would let no reader skip one.
 	Random []string
 	// Metadata is added to the file's key-value metadata.
 	Metadata map[string]string
@@ -142,7 +144,8 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, o ParquetOptions) (*Par
 	for _, c := range o.Random {
 		props = append(props,
 			parquet.WithDictionaryFor(c, false),
-			parquet.WithCompressionFor(c, compress.Codecs.Uncompressed))
+			parquet.WithCompressionFor(c, compress.Codecs.Uncompressed),
+			parquet.WithStatsFor(c, false))
 	}
 	// pqarrow closes a writer that is an io.Closer; hide Close so the caller
 	// can sync and rename the file first.

@@ -262,6 +262,15 @@ func TestParquetPageSize(t *testing.T) {
 	pf, err := file.NewParquetReader(bytes.NewReader(pq.Bytes()))
 	require.NoError(t, err)
 	defer pf.Close()
+	// A random column's min and max span nearly its whole range in any row
+	// group, so no reader could skip a group by them: none are written.
+	for col, want := range []bool{false, true} {
+		cc, err := pf.MetaData().RowGroup(0).ColumnChunk(col)
+		require.NoError(t, err)
+		set, err := cc.StatsSet()
+		require.NoError(t, err)
+		require.Equal(t, want, set, "statistics of column %d", col)
+	}
 	pr, err := pf.RowGroup(0).GetColumnPageReader(0)
 	require.NoError(t, err)
 	pages, values := 0, 0

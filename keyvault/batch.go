@@ -380,9 +380,7 @@ func (t *Tx) verifyStored(ps []pendingLink) error {
 		if !p.found || p.link != p.want {
 			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, p.kind, t.domain.info.Name)
 		}
-		if p.link < t.firstID {
-			t.existing++
-		}
+		t.met(p.link)
 	}
 	return nil
 }

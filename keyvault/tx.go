@@ -71,6 +71,7 @@ type Tx struct {
 	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
 	newLinks int
 	existing int
+	counted  []uint64 // bit per link id below firstID: counted in existing (Tx.met)
 
 	// Links are written in batches (see Tx.Link and batch.go), by a
 	// goroutine while the next batch fills.
@@ -365,16 +366,33 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 
 // lookup returns the code and state stored for idx, and whether the link
 // is older than this transaction.
-func (t *Tx) lookup(idx [idxLen]byte) (code, state string, found, old bool, err error) {
-	var id int64
+func (t *Tx) lookup(idx [idxLen]byte) (code, state string, id int64, found bool, err error) {
 	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state, &id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", false, false, nil
+		return "", "", 0, false, nil
 	}
 	if err != nil {
-		return "", "", false, false, t.fail(err)
+		return "", "", 0, false, t.fail(err)
 	}
-	return code, state, true, id < t.firstID, nil
+	return code, state, id, true, nil
+}
+
+// met counts link id as an identifier met that the vault held before the
+// transaction, if it is one and was not counted before. The seen-set
+// cannot tell, as it forgets identifiers when it is full: a bit per link
+// older than the transaction can (1 MB for 8M links).
+func (t *Tx) met(id int64) {
+	if id <= 0 || id >= t.firstID {
+		return
+	}
+	if t.counted == nil {
+		t.counted = make([]uint64, t.firstID>>6+1)
+	}
+	w, bit := id>>6, uint64(1)<<(id&63)
+	if t.counted[w]&bit == 0 {
+		t.counted[w] |= bit
+		t.existing++
+	}
 }
 
 func (t *Tx) fail(err error) error {
@@ -476,7 +494,7 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 	if err := t.flush(); err != nil {
 		return "", err
 	}
-	c, state, found, old, err := t.lookup(idx)
+	c, state, id, found, err := t.lookup(idx)
 	if err != nil {
 		return "", err
 	}
@@ -484,9 +502,7 @@ func (t *Tx) Assign(kind, canonical, candidate string) (string, error) {
 		if state != LinkActive {
 			return "", t.withdrawn(kind)
 		}
-		if old && !seen {
-			t.existing++
-		}
+		t.met(id)
 		t.remember(sk, c)
 		return c, nil
 	}

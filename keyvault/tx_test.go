@@ -308,6 +308,50 @@ func TestEvictedRepeatsAmongNewLinks(t *testing.T) {
 	}
 }
 
+// A re-run with more identifiers than the seen-set holds counts each
+// stored identifier once, however often it is met after its entry was
+// evicted, through Link and through Assign.
+func TestExistingCountedOnce(t *testing.T) {
+	defer func(n int) { maxSeen = n }(maxSeen)
+	maxSeen = 1024
+	smallBatches(t, 256)
+	v, _ := newVault(t)
+	const n = 3000
+	for _, domain := range []string{DefaultDomain, "survey"} {
+		if domain != DefaultDomain {
+			require.NoError(t, v.AddDomain(domain, SchemeRandom))
+		}
+		tx, err := v.Begin(t.Context(), domain)
+		require.NoError(t, err)
+		for i := range n {
+			if domain == DefaultDomain {
+				require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
+			} else {
+				_, err := tx.Assign("nid", synthNID(i), testCode('R', i))
+				require.NoError(t, err)
+			}
+		}
+		require.NoError(t, tx.Commit(Entry{Action: "pseudonymize"}))
+
+		tx, err = v.Begin(t.Context(), domain)
+		require.NoError(t, err)
+		for range 3 {
+			for i := range n {
+				if domain == DefaultDomain {
+					require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
+				} else {
+					c, err := tx.Assign("nid", synthNID(i), "unused")
+					require.NoError(t, err)
+					require.Equal(t, testCode('R', i), c)
+				}
+			}
+		}
+		nNew, e := tx.Counts()
+		assert.Equal(t, [2]int{0, n}, [2]int{nNew, e}, domain)
+		require.NoError(t, tx.Rollback())
+	}
+}
+
 // An identifier queued twice in one batch (its seen entry evicted in
 // between) is stored once, and refused if its codes differ.
 func TestRepeatInOneBatch(t *testing.T) {

@@ -4,6 +4,7 @@
 #
 #   bash benchmarks/run.sh              # 1,000,000 rows
 #   ROWS=200000 bash benchmarks/run.sh  # another size
+#   VAULT_PERSONS=3000000 bash benchmarks/run.sh  # the vault run at 3M persons (0 skips it)
 #
 # The data are synthetic (Test-Norge identity numbers) and live in a temp
 # directory that is removed at the end (KEEP=1 keeps it).
@@ -11,6 +12,10 @@ set -euo pipefail
 
 ROWS=${ROWS:-1000000}
 PERSONS=${PERSONS:-100000}
+# The vault at scale: one run of VAULT_PERSONS rows, each row a person drawn
+# at random from VAULT_PERSONS, into a fresh vault, so it adds about 1.26
+# links per row (fnr and email of the ~63 % of persons drawn at least once).
+VAULT_PERSONS=${VAULT_PERSONS:-1000000}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pseudokit-bench.XXXXXX")
 if [[ ${KEEP:-0} == 1 ]]; then
@@ -86,6 +91,19 @@ measure "pseudokit Parquet -> Parquet" "${kit[@]}" "$work/in.parquet" "$work/out
 measure "pseudokit Parquet -> Parquet, re-run" "${kit[@]}" "$work/in.parquet" "$work/out-rerun.parquet"
 measure "pseudokit kcheck Parquet, 8 QIs" "$work/pseudokit" kcheck --json \
 	--qi birth_year,sex,postcode,municipality,diagnosis,first_name,last_name,measurement "$work/in.parquet"
+vault_line=
+if ((VAULT_PERSONS > 0)); then
+	"$work/gen" -rows "$VAULT_PERSONS" -persons "$VAULT_PERSONS" -o "$work/vault-in.csv"
+	newvault
+	n=${#results[@]}
+	measure "pseudokit CSV, $VAULT_PERSONS new persons" "${kit[@]}" "$work/vault-in.csv" "$work/vault-out.csv"
+	IFS='|' read -r _ vwall vcpu vrss <<<"${results[n]}"
+	unset 'results[n]' # its rows are not the table's
+	links=$("$work/pseudokit" vault info --vault "$work/v.vault" --passphrase-file "$work/pass" | awk '/ links$/ { print $(NF - 1) }')
+	vault_line=$(awk -v l="$links" -v w="$vwall" -v c="$vcpu" -v r="$vrss" -v p="$VAULT_PERSONS" 'BEGIN {
+		printf "vault: one run of %d rows from %d persons added %d links in %.2f s wall (%s CPU s, peak RSS %s MB): %.0f new links/s", p, p, l, w, c, r, l / w }')
+	rm -f "$work/vault-in.csv" "$work/vault-out.csv"
+fi
 
 salt=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 # DuckDB: the duckdb CLI if installed, else DuckDB's Node API from
@@ -178,3 +196,7 @@ for r in "${results[@]}"; do
 		printf "| %-44s | %9.0f | %7.2f | %7s | %10s | %11s | %10.1fx |\n", n, rps, wall, cpu, cps, rss, (base > 0 ? wall / base : 0)
 	}'
 done
+if [[ -n $vault_line ]]; then
+	echo
+	echo "$vault_line"
+fi

@@ -142,3 +142,42 @@ func BenchmarkLinkRepeat(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLinkEvicted measures a run with more identifiers than the
+// seen-set holds (its bound lowered to 2^16): b.N new identifiers, and
+// after each a repeat of one met at random before, so that most repeats
+// come back after their entry was evicted. Reported per Link call.
+func BenchmarkLinkEvicted(b *testing.B) {
+	defer func(n int) { maxSeen = n }(maxSeen)
+	maxSeen = 1 << 16
+	v, _ := newVault(b)
+	tx, err := v.Begin(context.Background(), DefaultDomain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, b.N)
+	codes := make([]string, b.N)
+	for i := range ids {
+		ids[i], codes[i] = synthNID(i), testCode('K', i)
+	}
+	rnd := uint64(0x9e3779b97f4a7c15)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := tx.Link("nid", ids[i], codes[i]); err != nil {
+			b.Fatal(err)
+		}
+		rnd ^= rnd << 13
+		rnd ^= rnd >> 7
+		rnd ^= rnd << 17
+		j := int(rnd % uint64(i+1))
+		if err := tx.Link("nid", ids[j], codes[j]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(Entry{Action: "pseudonymize"}); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "links/s")
+}

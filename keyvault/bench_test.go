@@ -9,17 +9,7 @@ import (
 // BenchmarkLinkInsert measures recording new links (keyed domain) inside one
 // transaction, including the commit of the run.
 func BenchmarkLinkInsert(b *testing.B) {
-	v, _ := newVault(b)
-	ctx := context.Background()
-	tx, err := v.Begin(ctx, DefaultDomain)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ids := make([]string, b.N)
-	codes := make([]string, b.N)
-	for i := range ids {
-		ids[i], codes[i] = synthNID(i), testCode('K', i)
-	}
+	tx, ids, codes := benchTx(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -143,23 +133,29 @@ func BenchmarkLinkRepeat(b *testing.B) {
 	}
 }
 
-// BenchmarkLinkEvicted measures a run with more identifiers than the
-// seen-set holds (its bound lowered to 2^16): b.N new identifiers, and
-// after each a repeat of one met at random before, so that most repeats
-// come back after their entry was evicted. Reported per Link call.
-func BenchmarkLinkEvicted(b *testing.B) {
-	defer func(n int) { maxSeen = n }(maxSeen)
-	maxSeen = 1 << 16
+// benchTx returns a transaction in a new vault's default domain, and b.N
+// identifiers with their codes.
+func benchTx(b *testing.B) (tx *Tx, ids, codes []string) {
 	v, _ := newVault(b)
 	tx, err := v.Begin(context.Background(), DefaultDomain)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := make([]string, b.N)
-	codes := make([]string, b.N)
+	ids = make([]string, b.N)
+	codes = make([]string, b.N)
 	for i := range ids {
 		ids[i], codes[i] = synthNID(i), testCode('K', i)
 	}
+	return tx, ids, codes
+}
+
+// BenchmarkLinkEvicted measures a run with more identifiers than the
+// seen-set holds (its bound lowered to 2^16): b.N new identifiers, and
+// after each a repeat of one met at random before, so that most repeats
+// come back after their entry was evicted. Reported per Link call.
+func BenchmarkLinkEvicted(b *testing.B) {
+	boundSeen(b, 1<<16)
+	tx, ids, codes := benchTx(b)
 	rnd := uint64(0x9e3779b97f4a7c15)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -8,13 +8,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// boundSeen bounds the seen-set to n entries for the test.
+func boundSeen(tb testing.TB, n int) {
+	old := maxSeen
+	maxSeen = n
+	tb.Cleanup(func() { maxSeen = old })
+}
+
+// nidKeys returns a Tx with seeds of its own and the seen-set key of
+// synthNID(i) under them.
+func nidKeys() (*Tx, func(i int) seenKey) {
+	tx := &Tx{seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	return tx, func(i int) seenKey { return tx.key("nid", synthNID(i)) }
+}
+
 // The seen-set keeps every identifier while it may grow, and at its bound
 // holds maxSeen at most, most of the latest among them.
 func TestSeenSet(t *testing.T) {
-	defer func(n int) { maxSeen = n }(maxSeen)
-	maxSeen = 1 << 14
-	tx := &Tx{seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
-	key := func(i int) seenKey { return tx.key("nid", synthNID(i)) }
+	boundSeen(t, 1<<14)
+	tx, key := nidKeys()
 	var s seenSet
 	_, ok := s.get(key(0))
 	assert.False(t, ok, "empty")
@@ -56,8 +68,7 @@ func TestSeenSet(t *testing.T) {
 // when both are full the table grows, and at its bound an entry of the
 // identifier's own set makes way.
 func TestSeenSetSpillOver(t *testing.T) {
-	defer func(n int) { maxSeen = n }(maxSeen)
-	maxSeen = 1 << 14
+	boundSeen(t, 1<<14)
 	// Keys whose first hash differs only above bit 20 share a set at
 	// every table size used here.
 	key := func(m int) seenKey { return seenKey{uint64(m)<<21 | 5<<1, uint64(m)} }
@@ -96,10 +107,10 @@ func TestSeenSetSpillOver(t *testing.T) {
 // The table stays at most half full while it may grow, and far from
 // empty.
 func TestSeenSetLoad(t *testing.T) {
-	tx := &Tx{seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	_, key := nidKeys()
 	var s seenSet
 	for i := range 100_000 {
-		s.put(tx.key("nid", synthNID(i)), uint32(i))
+		s.put(key(i), uint32(i))
 	}
 	assert.Equal(t, 100_000, s.len())
 	// At most half full, and (growing early only when an identifier's
@@ -108,7 +119,7 @@ func TestSeenSetLoad(t *testing.T) {
 	assert.GreaterOrEqual(t, size, 2*100_000)
 	assert.LessOrEqual(t, size, 4*100_000*2)
 	for i := range 100_000 {
-		_, ok := s.get(tx.key("nid", synthNID(i)))
+		_, ok := s.get(key(i))
 		require.True(t, ok, i)
 	}
 }
@@ -116,10 +127,8 @@ func TestSeenSetLoad(t *testing.T) {
 // Every identifier the seen-set evicts is reported by evicted (no false
 // negatives), and identifiers never put seldom are.
 func TestSeenSetEvicted(t *testing.T) {
-	defer func(n int) { maxSeen = n }(maxSeen)
-	maxSeen = 1 << 14
-	tx := &Tx{seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
-	key := func(i int) seenKey { return tx.key("nid", synthNID(i)) }
+	boundSeen(t, 1<<14)
+	_, key := nidKeys()
 	var s seenSet
 	const n = 8 * (1 << 14)
 	for i := range n {

@@ -238,17 +238,23 @@ func TestWithdrawnLinksRefuse(t *testing.T) {
 	assert.Equal(t, map[string]int{"withdrawn": 1}, in.Domains[0].Links)
 }
 
-// With more identifiers than the seen-set holds, repeats whose entry was
-// evicted are checked in the file: no error, exact counts, and a
-// conflicting code is still refused.
-func TestSeenSetIsBounded(t *testing.T) {
-	defer func(n int) { maxSeen = n }(maxSeen)
-	maxSeen = 1024
+// evictingTx returns a vault and a transaction in its default domain whose
+// seen-set holds 1,024 identifiers at most, written in batches of 256.
+func evictingTx(t *testing.T) (*Vault, *Tx) {
+	boundSeen(t, 1024)
 	smallBatches(t, 256)
 	v, _ := newVault(t)
 	tx, err := v.Begin(t.Context(), DefaultDomain)
 	require.NoError(t, err)
-	defer tx.Rollback()
+	t.Cleanup(func() { tx.Rollback() })
+	return v, tx
+}
+
+// With more identifiers than the seen-set holds, repeats whose entry was
+// evicted are checked in the file: no error, exact counts, and a
+// conflicting code is still refused.
+func TestSeenSetIsBounded(t *testing.T) {
+	_, tx := evictingTx(t)
 	const n = 5000
 	for range 2 {
 		for i := range n {
@@ -261,7 +267,7 @@ func TestSeenSetIsBounded(t *testing.T) {
 	// Every repeat not in the seen-set was known as one (seenSet.gone) and
 	// looked up before the INSERT, so no INSERT skipped a row.
 	assert.Empty(t, tx.stmts[insIdxRetSQL], "no INSERT ... RETURNING")
-	err = tx.Link("nid", synthNID(0), testCode('K', 1))
+	err := tx.Link("nid", synthNID(0), testCode('K', 1))
 	if err == nil { // not in the seen-set: found when its batch is written
 		err = tx.Commit(Entry{Action: "pseudonymize"})
 	}
@@ -272,13 +278,7 @@ func TestSeenSetIsBounded(t *testing.T) {
 // evicted store every new link once, under its own code, and count the
 // repeats as nothing: the vault verifies, and each identifier finds its code.
 func TestEvictedRepeatsAmongNewLinks(t *testing.T) {
-	defer func(n int) { maxSeen = n }(maxSeen)
-	maxSeen = 1024
-	smallBatches(t, 256)
-	v, _ := newVault(t)
-	tx, err := v.Begin(t.Context(), DefaultDomain)
-	require.NoError(t, err)
-	defer tx.Rollback()
+	v, tx := evictingTx(t)
 	const n = 3000
 	for i := range n {
 		require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
@@ -312,8 +312,7 @@ func TestEvictedRepeatsAmongNewLinks(t *testing.T) {
 // stored identifier once, however often it is met after its entry was
 // evicted, through Link and through Assign.
 func TestExistingCountedOnce(t *testing.T) {
-	defer func(n int) { maxSeen = n }(maxSeen)
-	maxSeen = 1024
+	boundSeen(t, 1024)
 	smallBatches(t, 256)
 	v, _ := newVault(t)
 	const n = 3000

@@ -152,7 +152,8 @@ func benchTx(b *testing.B) (tx *Tx, ids, codes []string) {
 // BenchmarkLinkEvicted measures a run with more identifiers than the
 // seen-set holds (its bound lowered to 2^16): b.N new identifiers, and
 // after each a repeat of one met at random before, so that most repeats
-// come back after their entry was evicted. Reported per Link call.
+// come back after their entry was evicted. An op is the two Link calls;
+// links/s counts both.
 func BenchmarkLinkEvicted(b *testing.B) {
 	boundSeen(b, 1<<16)
 	tx, ids, codes := benchTx(b)

@@ -53,9 +53,9 @@ func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string, r
 	start := len(t.arena)
 	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
 	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealedAt: uint32(start), sealedLen: uint32(len(t.arena) - start), repeat: repeat})
-	// A repeat of an identifier whose entry is evicted before its batch is
-	// written is queued again, perhaps in the same batch: writePending
-	// finds it in the map and checks it like any stored link.
+	// A repeat of an identifier whose entry was evicted is queued again,
+	// perhaps in the same batch, marked repeat: settleRepeats finds it in
+	// the map, or next to its twin, and checks it like any stored link.
 	t.remember(sk, code)
 	if len(t.pend) < t.batchLen() {
 		return nil
@@ -205,10 +205,8 @@ func (t *Tx) writePending(ps []pendingLink, arena []byte, byCode []int32) error 
 		// split keeps the order: ps is still in idx order, but the
 		// positions in byCode are gone.
 		byCode = nil
-	} else {
-		if ps, byCode, err = t.settleRepeats(ps, byCode); err != nil || len(ps) == 0 {
-			return err
-		}
+	} else if ps, byCode, err = t.settleRepeats(ps, byCode); err != nil || len(ps) == 0 {
+		return err
 	}
 	for i := range ps {
 		ps[i].link = t.nextID

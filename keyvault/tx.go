@@ -364,8 +364,7 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 	return true, nil
 }
 
-// lookup returns the code and state stored for idx, and whether the link
-// is older than this transaction.
+// lookup returns the code, state and link id stored for idx.
 func (t *Tx) lookup(idx [idxLen]byte) (code, state string, id int64, found bool, err error) {
 	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state, &id)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"runtime"
 	"slices"
@@ -75,6 +76,32 @@ func (t *keyTable) insert(key uint64, next int32) (idx int32, added bool) {
 	}
 }
 
+// tally adds one to key's value (a new key gets 1) and reports whether it
+// did: it does not when the value is math.MaxInt32 already.
+func (t *keyTable) tally(key uint64) bool {
+	mask := uint64(len(t.slots) - 1)
+	i := (key * fib) >> t.shift
+	for {
+		s := &t.slots[i&mask]
+		if s.epoch != t.epoch {
+			*s = slot{key, 1, t.epoch}
+			t.n++
+			if t.n*4 > len(t.slots)*3 {
+				t.grow()
+			}
+			return true
+		}
+		if s.key == key {
+			if s.val == math.MaxInt32 {
+				return false
+			}
+			s.val++
+			return true
+		}
+		i++
+	}
+}
+
 func (t *keyTable) grow() {
 	old, epoch := t.slots, t.epoch
 	n := t.n
@@ -103,8 +130,14 @@ func (t *keyTable) put(key uint64, v int32) {
 }
 
 // part holds the combinations of one hash partition while keys fit 64 bits.
+// A part that need not give rows their combination's index tallies: each
+// combination's count lives in its key table slot, so a row costs one
+// random memory access and nothing is appended. Otherwise (or once a count
+// reaches math.MaxInt32) the slot holds the combination's index into ekeys
+// and counts.
 type part struct {
 	keys   *keyTable
+	tally  bool
 	ekeys  []uint64 // the packed key of each combination (its codes)
 	counts []int64
 }
@@ -112,12 +145,19 @@ type part struct {
 func newPart(hint int) *part { return &part{keys: newKeyTable(hint)} }
 
 // add counts the keys of the partition p of P (all of them if P is 1),
-// writing their combination indices to idx when it is not nil.
+// writing their combination indices to idx when it is not nil (which
+// a tallying part cannot).
 func (pt *part) add(keys []uint64, p, P int, idx []int32) {
 	mask := uint64(P - 1)
 	for i, k := range keys {
 		if P > 1 && partOf(k)&mask != uint64(p) {
 			continue
+		}
+		if pt.tally {
+			if pt.keys.tally(k) {
+				continue
+			}
+			pt.untally()
 		}
 		e, added := pt.keys.insert(k, int32(len(pt.counts)))
 		if added {
@@ -129,6 +169,47 @@ func (pt *part) add(keys []uint64, p, P int, idx []int32) {
 			idx[i] = e
 		}
 	}
+}
+
+// untally turns a tallying part into one of indices, its combinations in
+// the order of their slots.
+func (pt *part) untally() {
+	if !pt.tally {
+		return
+	}
+	pt.tally = false
+	t := pt.keys
+	pt.ekeys = make([]uint64, 0, t.n)
+	pt.counts = make([]int64, 0, t.n)
+	for i := range t.slots {
+		if s := &t.slots[i]; s.epoch == t.epoch {
+			pt.ekeys = append(pt.ekeys, s.key)
+			pt.counts = append(pt.counts, int64(s.val))
+			s.val = int32(len(pt.counts) - 1)
+		}
+	}
+}
+
+// len returns the number of combinations of the part.
+func (pt *part) len() int {
+	if pt.tally {
+		return pt.keys.n
+	}
+	return len(pt.counts)
+}
+
+// appendCounts appends the part's counts to s.
+func (pt *part) appendCounts(s []int64) []int64 {
+	if !pt.tally {
+		return append(s, pt.counts...)
+	}
+	t := pt.keys
+	for i := range t.slots {
+		if sl := &t.slots[i]; sl.epoch == t.epoch {
+			s = append(s, int64(sl.val))
+		}
+	}
+	return s
 }
 
 // partOf hashes a key to choose its partition, independently of the hash
@@ -305,7 +386,9 @@ func (c *Counter) addNarrow(n int, idx []int32) {
 		}
 		c.parts = c.parts[:0]
 		for range P {
-			c.parts = append(c.parts, newPart(1024))
+			pt := newPart(1024)
+			pt.tally = true
+			c.parts = append(c.parts, pt)
 		}
 	}
 	if len(c.parts) == 1 {
@@ -352,32 +435,50 @@ func (c *Counter) wideKey(code func(j int) uint32) []byte {
 }
 
 // rekey re-packs the combinations' keys for the new layout and puts
-// them in the partitions they now hash to.
+// them in the partitions they now hash to. The parts keep tallying if they
+// all did.
 func (c *Counter) rekey(oldShifts, oldWidths []uint) {
 	old := c.parts
 	c.parts = make([]*part, len(old))
-	n := 0
+	n, tally := 0, true
 	for _, pt := range old {
-		n += len(pt.counts)
+		n += pt.len()
+		tally = tally && pt.tally
 	}
 	for p := range c.parts {
 		c.parts[p] = newPart(n / len(old))
+		c.parts[p].tally = tally
 	}
 	mask := uint64(len(c.parts) - 1)
+	repack := func(k uint64, count int64) {
+		var nk uint64
+		for j := range c.cols {
+			nk |= (k >> oldShifts[j] & (1<<oldWidths[j] - 1)) << c.shifts[j]
+		}
+		q := c.parts[0]
+		if len(c.parts) > 1 {
+			q = c.parts[partOf(nk)&mask]
+		}
+		if q.tally { // count <= math.MaxInt32: it comes from a tallying part
+			q.keys.insert(nk, int32(count))
+			return
+		}
+		q.keys.insert(nk, int32(len(q.counts)))
+		q.ekeys = append(q.ekeys, nk)
+		q.counts = append(q.counts, count)
+	}
 	for _, pt := range old {
+		if pt.tally {
+			t := pt.keys
+			for i := range t.slots {
+				if s := &t.slots[i]; s.epoch == t.epoch {
+					repack(s.key, int64(s.val))
+				}
+			}
+			continue
+		}
 		for e, k := range pt.ekeys {
-			var nk uint64
-			for j := range c.cols {
-				nk |= (k >> oldShifts[j] & (1<<oldWidths[j] - 1)) << c.shifts[j]
-			}
-			q := c.parts[0]
-			if len(c.parts) > 1 {
-				q = c.parts[partOf(nk)&mask]
-			}
-			q.keys.put(nk, int32(len(q.counts)))
-			q.keys.n++
-			q.ekeys = append(q.ekeys, nk)
-			q.counts = append(q.counts, pt.counts[e])
+			repack(k, pt.counts[e])
 		}
 	}
 }
@@ -387,6 +488,7 @@ func (c *Counter) rekey(oldShifts, oldWidths []uint) {
 func (c *Counter) decode(shifts, widths []uint) {
 	n := 0
 	for _, pt := range c.parts {
+		pt.untally()
 		n += len(pt.counts)
 	}
 	c.t.Counts = make([]int64, 0, n)
@@ -404,6 +506,29 @@ func (c *Counter) decode(shifts, widths []uint) {
 		c.t.Codes[j] = codes
 	}
 	c.parts = nil
+}
+
+// sizes returns the number of records of each combination counted so far,
+// in no particular order, without unpacking the combinations' codes (which
+// for millions of distinct combinations is most of Table's work and
+// memory). The counter must not be used afterwards.
+func (c *Counter) sizes() []int64 {
+	c.done = true
+	if c.wide {
+		return c.t.Counts
+	}
+	if len(c.parts) == 1 && !c.parts[0].tally {
+		return c.parts[0].counts
+	}
+	n := 0
+	for _, pt := range c.parts {
+		n += pt.len()
+	}
+	s := make([]int64, 0, n)
+	for _, pt := range c.parts {
+		s = pt.appendCounts(s)
+	}
+	return s
 }
 
 // Table returns the combinations counted so far. The counter must not be

@@ -3,9 +3,11 @@ package anonymize
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -69,8 +71,12 @@ func TestCounterMatchesNaive(t *testing.T) {
 		{"growing dictionaries", 2, []int{3, 5000}},
 		{"wide keys", 9, []int{900, 900, 900, 900, 900, 900, 900, 900, 900}},
 	} {
-		for _, rowIndices := range []bool{true, false} { // without them, counting is partitioned
-			t.Run(fmt.Sprintf("%s/rows=%v", tc.name, rowIndices), func(t *testing.T) {
+		// Without row indices, counting is partitioned and narrow keys are
+		// tallied in the key tables; sizes reads the tallies directly.
+		for _, mode := range []string{"rows", "table", "sizes"} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				rowIndices := mode == "rows"
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 				names := make([]string, tc.cols)
 				for j := range names {
 					names[j] = fmt.Sprintf("c%d", j)
@@ -97,6 +103,14 @@ func TestCounterMatchesNaive(t *testing.T) {
 					require.NoError(t, c.Add(rec))
 					rec.Release()
 				}
+				if mode == "sizes" {
+					var want []int64
+					for _, n := range naiveCount(all, tc.cols) {
+						want = append(want, n)
+					}
+					require.ElementsMatch(t, want, c.sizes())
+					return
+				}
 				tab := c.Table()
 				require.Equal(t, int64(len(all)), tab.Rows)
 				require.Equal(t, naiveCount(all, tc.cols), tableCount(tab))
@@ -111,6 +125,29 @@ func TestCounterMatchesNaive(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestTallyOverflow: a tallying part whose count would pass math.MaxInt32
+// goes on counting by index, losing nothing.
+func TestTallyOverflow(t *testing.T) {
+	pt := newPart(16)
+	pt.tally = true
+	pt.add([]uint64{7, 8, 7}, 0, 1, nil)
+	require.True(t, pt.tally)
+	require.ElementsMatch(t, []int64{2, 1}, pt.appendCounts(nil))
+	for i := range pt.keys.slots {
+		if s := &pt.keys.slots[i]; s.epoch == pt.keys.epoch && s.key == 7 {
+			s.val = math.MaxInt32 - 1
+		}
+	}
+	pt.add([]uint64{7, 9, 7, 8}, 0, 1, nil)
+	require.False(t, pt.tally)
+	require.Equal(t, 3, pt.len())
+	got := map[uint64]int64{}
+	for e, k := range pt.ekeys {
+		got[k] = pt.counts[e]
+	}
+	require.Equal(t, map[uint64]int64{7: math.MaxInt32 + 1, 8: 2, 9: 1}, got)
 }
 
 func TestCounterTypes(t *testing.T) {

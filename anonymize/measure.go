@@ -166,12 +166,7 @@ func widthFor(n int) uint { return uint(max(bits.Len(uint(max(n-1, 0))), 1)) }
 // Report measures the table's classes (combinations of its
 // quasi-identifiers) and the diversity of its sensitive attributes.
 func (t *Table) Report(o ReportOptions) *Report {
-	if o.K <= 0 {
-		o.K = 5
-	}
-	if o.L <= 0 {
-		o.L = 2
-	}
+	o = o.withDefaults()
 	cols := make([]int, t.QI)
 	widths := make([]uint, t.QI)
 	for i := range cols {
@@ -183,13 +178,31 @@ func (t *Table) Report(o ReportOptions) *Report {
 	if len(t.Columns) > t.QI {
 		classOf, sizes = groupKeys(t, cols, func(c, e int) uint32 { return t.Codes[c][e] }, widths)
 	}
-	r := measureSizes(sizes, t.Rows, o.K)
-	r.QuasiIdentifiers = append([]string(nil), t.Columns[:t.QI]...)
+	r := sizesReport(t.Columns[:t.QI], sizes, t.Rows, o)
 	for j := t.QI; j < len(t.Columns); j++ {
 		r.Sensitive = append(r.Sensitive, t.Columns[j])
 		d := diversity(t, j, classOf, len(sizes), o.L)
 		r.Diversity = append(r.Diversity, d)
 	}
+	return r
+}
+
+// withDefaults fills in the default K and L.
+func (o ReportOptions) withDefaults() ReportOptions {
+	if o.K <= 0 {
+		o.K = 5
+	}
+	if o.L <= 0 {
+		o.L = 2
+	}
+	return o
+}
+
+// sizesReport measures classes of the quasi-identifiers qi from their
+// sizes, over records records.
+func sizesReport(qi []string, sizes []int64, records int64, o ReportOptions) *Report {
+	r := measureSizes(sizes, records, o.withDefaults().K)
+	r.QuasiIdentifiers = append([]string(nil), qi...)
 	return r
 }
 

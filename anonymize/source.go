@@ -178,6 +178,15 @@ func (r *parquetReader) Close() error {
 // read column-selectively. Memory grows with the number of combinations,
 // not with the number of rows.
 func Count(ctx context.Context, in Input, qi, sensitive []string) (*Table, error) {
+	c, err := count(ctx, in, qi, sensitive)
+	if err != nil {
+		return nil, err
+	}
+	return c.Table(), nil
+}
+
+// count reads the dataset into a Counter of qi and sensitive.
+func count(ctx context.Context, in Input, qi, sensitive []string) (*Counter, error) {
 	cols := append(append([]string(nil), qi...), sensitive...)
 	dict := map[string]bool{}
 	for _, c := range cols {
@@ -195,7 +204,7 @@ func Count(ctx context.Context, in Input, qi, sensitive []string) (*Table, error
 	if err := pump(ctx, d.r, c.Add); err != nil {
 		return nil, inputError(in.name(), err)
 	}
-	return c.Table(), nil
+	return c, nil
 }
 
 // pump passes every batch of r to add, reading the next batch while add
@@ -273,9 +282,13 @@ func inputError(name string, err error) error {
 // Measure reads the dataset and measures its quasi-identifiers and
 // sensitive attributes (see [Table.Report]).
 func Measure(ctx context.Context, in Input, qi, sensitive []string, o ReportOptions) (*Report, error) {
-	t, err := Count(ctx, in, qi, sensitive)
+	c, err := count(ctx, in, qi, sensitive)
 	if err != nil {
 		return nil, err
 	}
-	return t.Report(o), nil
+	if len(sensitive) == 0 {
+		// The combinations are the classes, and only their sizes count.
+		return sizesReport(qi, c.sizes(), c.t.Rows, o), nil
+	}
+	return c.Table().Report(o), nil
 }

@@ -216,6 +216,28 @@ func TestCSVAndParquetAgree(t *testing.T) {
 	require.ErrorIs(t, err, table.ErrNotParquet)
 }
 
+// TestMeasureProgress: Count and Measure report the rows read after each
+// batch and, from the file's size or row count, how much is done.
+func TestMeasureProgress(t *testing.T) {
+	csvPath := filepath.Join("testdata", "adult", "adult2000.csv")
+	pq := filepath.Join(t.TempDir(), "adult.parquet")
+	toParquet(t, csvPath, pq)
+	for _, path := range []string{csvPath, pq} {
+		var rows []int64
+		var done []float64
+		in := Input{Path: path, Progress: func(r int64, d float64) { rows, done = append(rows, r), append(done, d) }}
+		r, err := Measure(context.Background(), in, []string{"sex", "age"}, nil, ReportOptions{})
+		require.NoError(t, err)
+		require.NotEmpty(t, rows, path)
+		require.Equal(t, r.Records, rows[len(rows)-1], path)
+		require.Equal(t, 1.0, done[len(done)-1], path)
+		for i := 1; i < len(rows); i++ {
+			require.Greater(t, rows[i], rows[i-1])
+			require.GreaterOrEqual(t, done[i], done[i-1])
+		}
+	}
+}
+
 // toParquet converts a CSV file into a Parquet file with table's writer.
 func toParquet(t testing.TB, in, out string) {
 	t.Helper()

@@ -31,6 +31,11 @@ type Input struct {
 	Encoding csvio.Encoding
 	// Stdin is read for Path "-" (default os.Stdin).
 	Stdin io.Reader
+	// Progress, if set, is called by Count and Measure after each batch
+	// with the rows read so far and the share of the input read (0 to 1,
+	// or -1 when unknown, e.g. on standard input). A Job reports through
+	// its own Progress instead.
+	Progress func(rows int64, done float64)
 }
 
 func (in Input) name() string {
@@ -54,6 +59,19 @@ func (d *dataset) close() {
 		d.r.Close()
 	}
 	d.src.Close()
+}
+
+// done returns the share of the input read after rows rows: by rows for
+// Parquet (the footer says how many), by bytes for a CSV file, -1 when the
+// size is unknown.
+func (d *dataset) done(rows int64) float64 {
+	switch {
+	case d.rows > 0:
+		return float64(rows) / float64(d.rows)
+	case d.src.Size > 0:
+		return float64(d.src.BytesRead()) / float64(d.src.Size)
+	}
+	return -1
 }
 
 // sha256 returns the SHA-256 of the whole input file ("" if not hashed).
@@ -201,7 +219,17 @@ func count(ctx context.Context, in Input, qi, sensitive []string) (*Counter, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.name(), err)
 	}
-	if err := pump(ctx, d.r, c.Add); err != nil {
+	add := c.Add
+	if in.Progress != nil {
+		add = func(rec arrow.RecordBatch) error {
+			if err := c.Add(rec); err != nil {
+				return err
+			}
+			in.Progress(c.t.Rows, d.done(c.t.Rows))
+			return nil
+		}
+	}
+	if err := pump(ctx, d.r, add); err != nil {
 		return nil, inputError(in.name(), err)
 	}
 	return c, nil

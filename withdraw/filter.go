@@ -24,6 +24,27 @@ type staged struct {
 	out     *table.Output // nil for a dry run or when nothing changes
 	receipt DatasetReceipt
 	removed []int64 // rows removed per person
+	// progress, if not nil, is told how far filtering has come.
+	progress progressFunc
+}
+
+// report passes the rows read so far and the share done to s.progress.
+func (s *staged) report(done float64) {
+	if s.progress != nil {
+		s.progress(s.receipt.Path, s.receipt.RowsBefore, done)
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (s *staged) commit() error {
@@ -47,12 +68,20 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
+// progressFunc reports the rows read of a dataset and the share of it read.
+type progressFunc func(dataset string, rows int64, done float64)
+
+// progressRows is how many CSV records pass between two progress calls. A
+// variable only so that tests can lower it.
+var progressRows = 8192
+
 // filterFile stages path without the rows of withdrawn persons.
-func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryRun bool) (*staged, error) {
+func filterFile(ctx context.Context, path string, m *matcher, npersons int, dryRun bool, progress progressFunc) (*staged, error) {
 	s, err := newStaged(path, npersons)
 	if err != nil {
 		return nil, err
 	}
+	s.progress = progress
 	var w io.Writer = discard{}
 	if !dryRun {
 		if s.out, err = table.CreateOutput(path, nil); err != nil {
@@ -120,7 +149,12 @@ func filterCSV(ctx context.Context, path string, w io.Writer, m *matcher, s *sta
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	cr := &countingReader{r: f}
+	br := bufio.NewReaderSize(cr, 1<<20)
 	r := csvio.NewReader(br)
 	r.File = path
 	if b, _ := br.Peek(3); len(b) == 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
@@ -143,9 +177,12 @@ func filterCSV(ctx context.Context, path string, w io.Writer, m *matcher, s *sta
 		return err
 	}
 	for n := 0; ; n++ {
-		if n%4096 == 0 {
+		if n%progressRows == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if n > 0 && size > 0 {
+				s.report(float64(cr.n-int64(br.Buffered())) / float64(size))
 			}
 		}
 		rec, err := r.Read()
@@ -247,6 +284,9 @@ func filterParquet(ctx context.Context, path string, w io.Writer, m *matcher, s 
 		out.Release()
 		if err != nil {
 			return err
+		}
+		if total := pr.NumRows(); total > 0 {
+			s.report(float64(s.receipt.RowsBefore) / float64(total))
 		}
 	}
 	return pw.Close()

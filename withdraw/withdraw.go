@@ -40,6 +40,9 @@ type Job struct {
 	DryRun bool
 	// Now returns the time (default time.Now).
 	Now func() time.Time
+	// Progress, if set, is called while a dataset is filtered with its path,
+	// the rows read of it so far and the share of it read (0 to 1).
+	Progress func(dataset string, rows int64, done float64)
 }
 
 // Receipt is the proof of a withdrawal. It names persons by code only.
@@ -260,7 +263,7 @@ func (j *Job) Run(ctx context.Context) (*Receipt, error) {
 			return nil, fmt.Errorf("%s: named twice", path)
 		}
 		seenPath[path] = true
-		s, err := filterFile(ctx, path, m, len(persons), j.DryRun)
+		s, err := filterFile(ctx, path, m, len(persons), j.DryRun, j.Progress)
 		if err != nil {
 			return nil, err
 		}

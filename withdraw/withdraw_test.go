@@ -228,6 +228,50 @@ func TestDryRunChangesNothing(t *testing.T) {
 	require.Contains(t, rc.Text(), "DRY RUN")
 }
 
+// TestProgress: every dataset reports its rows as they are read and how
+// much of it is done.
+func TestProgress(t *testing.T) {
+	p := newProject(t)
+	defer func(n int) { progressRows = n }(progressRows)
+	progressRows = 10
+	type call struct {
+		rows int64
+		done float64
+	}
+	got := map[string][]call{}
+	var order []string
+	job := &Job{Vault: p.v, IDs: []string{p.ids[1]}, Datasets: p.datasets(), Purpose: "x", DryRun: true,
+		Progress: func(dataset string, rows int64, done float64) {
+			if len(order) == 0 || order[len(order)-1] != dataset {
+				order = append(order, dataset)
+			}
+			got[dataset] = append(got[dataset], call{rows, done})
+		}}
+	_, err := job.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, p.datasets(), order, "one dataset after the other")
+	for _, d := range p.datasets() {
+		calls := got[d]
+		require.NotEmpty(t, calls, d)
+		for i, c := range calls {
+			require.True(t, c.done > 0 && c.done <= 1, "%s: done %v", d, c.done)
+			if i > 0 {
+				require.Greater(t, c.rows, calls[i-1].rows, d)
+				require.GreaterOrEqual(t, c.done, calls[i-1].done, d)
+			}
+		}
+	}
+	// CSV reports every progressRows records; Parquet after each batch,
+	// the last of which ends the file.
+	var rows []int64
+	for _, c := range got[p.raw] {
+		rows = append(rows, c.rows)
+	}
+	require.Equal(t, []int64{10, 20, 30, 40, 50, 60}, rows)
+	last := got[p.pseudoPQ][len(got[p.pseudoPQ])-1]
+	require.Equal(t, call{60, 1}, last)
+}
+
 func TestFailureLeavesEverything(t *testing.T) {
 	p := newProject(t)
 	bad := filepath.Join(p.dir, "bad.csv")

@@ -54,6 +54,7 @@ func runKcheck(ctx context.Context, e *Env, args []string) error {
 	k := fs.Int("k", 5, "class size below which classes and records count as at risk")
 	l := fs.Int("l", 2, "l for the diversity counts and recursive (c,l)-diversity")
 	asJSON := fs.Bool("json", false, "print the measurements as JSON")
+	quiet := fs.Bool("quiet", false, "no progress display")
 	strict := fs.Bool("strict", false, fmt.Sprintf("exit with code %d unless the dataset is k-anonymous (and l-diverse in every sensitive attribute)", ExitRefused))
 	var df dataFlags
 	df.add(fs)
@@ -73,7 +74,10 @@ func runKcheck(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	prog := newProgress(e, *quiet, 0)
+	in.Progress = prog.updateShare
 	r, err := anonymize.Measure(ctx, in, *qi, *sens, anonymize.ReportOptions{K: *k, L: *l})
+	prog.done()
 	if err != nil {
 		return classify(err)
 	}

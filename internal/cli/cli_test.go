@@ -305,16 +305,28 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	old := progressEvery
 	progressEvery = 0
 	defer func() { progressEvery = old }()
-	run := func(terminal bool, extra ...string) string {
-		var out, errb bytes.Buffer
-		e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Terminal: terminal}
-		args := append([]string{"pseudonymize", "--id", "fnr", "--keep", "x"}, extra...)
-		require.Equal(t, 0, Main(append(args, in, filepath.Join(dir, "o.csv")), e), errb.String())
-		return errb.String()
+	out := filepath.Join(dir, "o.csv")
+	for _, cmd := range [][]string{
+		{"pseudonymize", "--id", "fnr", "--keep", "x", in, out},
+		{"kcheck", "--qi", "x", in},
+		{"withdraw", "--id", ids[0], "--purpose", "test", "--dry-run", out},
+	} {
+		t.Run(cmd[0], func(t *testing.T) {
+			run := func(terminal bool, extra ...string) string {
+				var o, errb bytes.Buffer
+				e := &Env{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Terminal: terminal}
+				args := append(append([]string{cmd[0]}, extra...), cmd[1:]...)
+				require.Equal(t, 0, Main(args, e), errb.String())
+				return errb.String()
+			}
+			got := run(true)
+			require.Contains(t, got, "\r\033[K")
+			require.Regexp(t, `\d+% +ETA`, got, "the file's size gives a percentage and an ETA")
+			if cmd[0] == "withdraw" {
+				require.Contains(t, got, "\033[Ko.csv: ", "each dataset's line names it")
+			}
+			require.NotContains(t, run(false), "\r", "no progress when stderr is not a terminal")
+			require.NotContains(t, run(true, "--quiet"), "\r", "no progress with --quiet")
+		})
 	}
-	got := run(true)
-	require.Contains(t, got, "\r\033[K")
-	require.Regexp(t, `\d+% +ETA`, got, "the file's size gives a percentage and an ETA")
-	require.NotContains(t, run(false), "\r", "no progress when stderr is not a terminal")
-	require.NotContains(t, run(true, "--quiet"), "\r", "no progress with --quiet")
 }

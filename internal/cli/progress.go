@@ -20,6 +20,7 @@ type progress struct {
 	last  time.Time
 	mu    sync.Mutex
 	shown bool
+	label string // printed before the figures, e.g. a file name
 }
 
 func newProgress(e *Env, quiet bool, total int64) *progress {
@@ -28,6 +29,14 @@ func newProgress(e *Env, quiet bool, total int64) *progress {
 	}
 	now := time.Now()
 	return &progress{w: e.Stderr, total: total, start: now, last: now}
+}
+
+// withLabel sets a label printed before the figures and returns p.
+func (p *progress) withLabel(label string) *progress {
+	if p != nil {
+		p.label = label
+	}
+	return p
 }
 
 // update is called with the rows done so far.
@@ -50,7 +59,7 @@ func (p *progress) show(rows int64, done float64) {
 	p.last = now
 	el := now.Sub(p.start).Seconds()
 	rate := float64(rows) / el
-	line := fmt.Sprintf("%s rows  %s rows/s", group(rows), group(int64(rate)))
+	line := fmt.Sprintf("%s%s rows  %s rows/s", p.label, group(rows), group(int64(rate)))
 	if done < 0 && p.total > 0 {
 		done = float64(rows) / float64(p.total)
 	}

@@ -28,7 +28,7 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "show what would be removed; change nothing")
 	verify := fs.Bool("verify", false, "re-scan the datasets: confirm no withdrawn person remains (exit 6 if one does)")
 	receipt := fs.String("receipt", "", "write the receipt to `PREFIX`.json and PREFIX.txt (default: withdrawal-TIME beside the first dataset)")
-	quiet := fs.Bool("quiet", false, "do not print the receipt")
+	quiet := fs.Bool("quiet", false, "no progress display, and do not print the receipt")
 	reports := fs.StringArray("report", nil, "also write a de-identification report of the datasets after the withdrawal to `FILE` (.html, .md or .json)")
 	vaultOnly := fs.Bool("vault-only", false, "record the withdrawal in the vault without DATASETs (they are elsewhere, e.g. cleaned by pseudokit-beam withdraw)")
 	codesOut := fs.String("codes-out", "", "write every code of the withdrawn persons (all domains) to `FILE`, one per line, e.g. for pseudokit-beam withdraw --codes")
@@ -87,7 +87,18 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	}
 	defer v.Close()
 	job := &withdraw.Job{Vault: v, IDs: *ids, Codes: *codes, Datasets: datasets, Purpose: *purpose, Actor: vf.actor, DryRun: *dryRun}
+	// One progress line per dataset, cleared when the next one starts.
+	var prog *progress
+	var current string
+	job.Progress = func(dataset string, rows int64, done float64) {
+		if prog == nil || dataset != current {
+			prog.done()
+			prog, current = newProgress(e, *quiet, 0).withLabel(filepath.Base(dataset)+": "), dataset
+		}
+		prog.updateShare(rows, done)
+	}
 	rc, err := job.Run(ctx)
+	prog.done()
 	if err != nil && rc == nil {
 		return err
 	}

@@ -57,48 +57,51 @@ const fib = 0x9E3779B97F4A7C15
 
 // insert returns the index of key, giving it next if it is new.
 func (t *keyTable) insert(key uint64, next int32) (idx int32, added bool) {
-	mask := uint64(len(t.slots) - 1)
-	i := (key * fib) >> t.shift
-	for {
-		s := &t.slots[i&mask]
-		if s.epoch != t.epoch {
-			*s = slot{key, next, t.epoch}
-			t.n++
-			if t.n*4 > len(t.slots)*3 {
-				t.grow()
-			}
-			return next, true
-		}
-		if s.key == key {
-			return s.val, false
-		}
-		i++
+	s, found := t.slotFor(key)
+	if found {
+		return s.val, false
 	}
+	t.fill(s, key, next)
+	return next, true
 }
 
 // tally adds one to key's value (a new key gets 1) and reports whether it
 // did: it does not when the value is math.MaxInt32 already.
 func (t *keyTable) tally(key uint64) bool {
+	s, found := t.slotFor(key)
+	switch {
+	case !found:
+		t.fill(s, key, 1)
+	case s.val == math.MaxInt32:
+		return false
+	default:
+		s.val++
+	}
+	return true
+}
+
+// slotFor returns key's slot and true, or the free slot where key belongs
+// and false.
+func (t *keyTable) slotFor(key uint64) (*slot, bool) {
 	mask := uint64(len(t.slots) - 1)
-	i := (key * fib) >> t.shift
-	for {
+	for i := (key * fib) >> t.shift; ; i++ {
 		s := &t.slots[i&mask]
 		if s.epoch != t.epoch {
-			*s = slot{key, 1, t.epoch}
-			t.n++
-			if t.n*4 > len(t.slots)*3 {
-				t.grow()
-			}
-			return true
+			return s, false
 		}
 		if s.key == key {
-			if s.val == math.MaxInt32 {
-				return false
-			}
-			s.val++
-			return true
+			return s, true
 		}
-		i++
+	}
+}
+
+// fill puts key with value v into the free slot s, growing the table when
+// it is three quarters full.
+func (t *keyTable) fill(s *slot, key uint64, v int32) {
+	*s = slot{key, v, t.epoch}
+	t.n++
+	if t.n*4 > len(t.slots)*3 {
+		t.grow()
 	}
 }
 
@@ -119,14 +122,10 @@ func (t *keyTable) grow() {
 	t.n = n
 }
 
-// put adds a key known to be absent.
+// put adds a key known to be absent, without counting it or growing.
 func (t *keyTable) put(key uint64, v int32) {
-	mask := uint64(len(t.slots) - 1)
-	i := (key * fib) >> t.shift
-	for t.slots[i&mask].epoch == t.epoch {
-		i++
-	}
-	t.slots[i&mask] = slot{key, v, t.epoch}
+	s, _ := t.slotFor(key)
+	*s = slot{key, v, t.epoch}
 }
 
 // part holds the combinations of one hash partition while keys fit 64 bits.

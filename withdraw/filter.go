@@ -35,18 +35,6 @@ func (s *staged) report(done float64) {
 	}
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 func (s *staged) commit() error {
 	if s.out == nil {
 		return nil
@@ -144,17 +132,12 @@ func filterTo(ctx context.Context, path string, w io.Writer, m *matcher, s *stag
 // are ASCII, so matching works whatever the file's real encoding, and the
 // raw bytes are what is copied.
 func filterCSV(ctx context.Context, path string, w io.Writer, m *matcher, s *staged) error {
-	f, err := os.Open(path)
+	src, err := table.OpenSource(path, table.CSV, nil, false)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var size int64
-	if fi, err := f.Stat(); err == nil {
-		size = fi.Size()
-	}
-	cr := &countingReader{r: f}
-	br := bufio.NewReaderSize(cr, 1<<20)
+	defer src.Close()
+	br := bufio.NewReaderSize(src.Stream, 1<<20)
 	r := csvio.NewReader(br)
 	r.File = path
 	if b, _ := br.Peek(3); len(b) == 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
@@ -181,8 +164,8 @@ func filterCSV(ctx context.Context, path string, w io.Writer, m *matcher, s *sta
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if n > 0 && size > 0 {
-				s.report(float64(cr.n-int64(br.Buffered())) / float64(size))
+			if n > 0 && src.Size > 0 {
+				s.report(float64(src.BytesRead()-int64(br.Buffered())) / float64(src.Size))
 			}
 		}
 		rec, err := r.Read()

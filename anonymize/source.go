@@ -61,19 +61,6 @@ func (d *dataset) close() {
 	d.src.Close()
 }
 
-// done returns the share of the input read after rows rows: by rows for
-// Parquet (the footer says how many), by bytes for a CSV file, -1 when the
-// size is unknown.
-func (d *dataset) done(rows int64) float64 {
-	switch {
-	case d.rows > 0:
-		return float64(rows) / float64(d.rows)
-	case d.src.Size > 0:
-		return float64(d.src.BytesRead()) / float64(d.src.Size)
-	}
-	return -1
-}
-
 // sha256 returns the SHA-256 of the whole input file ("" if not hashed).
 func (d *dataset) sha256() string { return d.src.SHA256() }
 
@@ -225,7 +212,7 @@ func count(ctx context.Context, in Input, qi, sensitive []string) (*Counter, err
 			if err := c.Add(rec); err != nil {
 				return err
 			}
-			in.Progress(c.t.Rows, d.done(c.t.Rows))
+			in.Progress(c.t.Rows, d.src.Done(c.t.Rows, d.rows))
 			return nil
 		}
 	}

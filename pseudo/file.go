@@ -448,15 +448,7 @@ type input struct {
 }
 
 // done estimates the share of the input done, or -1.
-func (in *input) done(rows int64) float64 {
-	switch {
-	case in.rows > 0:
-		return float64(rows) / float64(in.rows)
-	case in.src.Size > 0:
-		return float64(in.src.BytesRead()) / float64(in.src.Size)
-	}
-	return -1
-}
+func (in *input) done(rows int64) float64 { return in.src.Done(rows, in.rows) }
 
 // digest returns the input's SHA-256 (call it after reading).
 func (in *input) digest() string { return in.src.SHA256() }

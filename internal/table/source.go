@@ -85,6 +85,19 @@ func OpenSource(path string, f Format, stdin io.Reader, hashed bool) (*Source, e
 // BytesRead returns how much of a CSV input has been read (for progress).
 func (s *Source) BytesRead() int64 { return s.read.Load() }
 
+// Done returns the share of the input read, for progress: rows of total
+// when the total is known (Parquet's footer), else the bytes of a CSV
+// file read of its size, else -1.
+func (s *Source) Done(rows, total int64) float64 {
+	switch {
+	case total > 0:
+		return float64(rows) / float64(total)
+	case s.Size > 0:
+		return float64(s.BytesRead()) / float64(s.Size)
+	}
+	return -1
+}
+
 // SHA256 returns the hex SHA-256 of the whole input. For CSV it reads (and
 // hashes) whatever the reader left, so call it after reading.
 func (s *Source) SHA256() string {

@@ -178,6 +178,8 @@ func TestSource(t *testing.T) {
 	_, err = io.ReadFull(s.Stream, buf)
 	require.NoError(t, err)
 	require.Equal(t, int64(3), s.BytesRead())
+	require.Equal(t, 3/float64(len(data)), s.Done(1, 0), "by bytes when the rows are not known")
+	require.Equal(t, 0.25, s.Done(1, 4), "by rows when they are")
 	require.Equal(t, want, s.SHA256(), "the rest is hashed too")
 	require.NoError(t, s.Close())
 
@@ -185,6 +187,7 @@ func TestSource(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, s.SHA256(), "stdin held in memory and hashed")
 	require.NotNil(t, s.Random)
+	require.Equal(t, -1.0, s.Done(1, 0), "no size, no total: unknown")
 
 	s, err = OpenSource(p, Parquet, nil, false)
 	require.NoError(t, err)

@@ -122,6 +122,15 @@ func (t *keyTable) grow() {
 	t.n = n
 }
 
+// used yields the table's occupied slots, in slot order.
+func (t *keyTable) used(yield func(*slot) bool) {
+	for i := range t.slots {
+		if s := &t.slots[i]; s.epoch == t.epoch && !yield(s) {
+			return
+		}
+	}
+}
+
 // put adds a key known to be absent, without counting it or growing.
 func (t *keyTable) put(key uint64, v int32) {
 	s, _ := t.slotFor(key)
@@ -180,12 +189,10 @@ func (pt *part) untally() {
 	t := pt.keys
 	pt.ekeys = make([]uint64, 0, t.n)
 	pt.counts = make([]int64, 0, t.n)
-	for i := range t.slots {
-		if s := &t.slots[i]; s.epoch == t.epoch {
-			pt.ekeys = append(pt.ekeys, s.key)
-			pt.counts = append(pt.counts, int64(s.val))
-			s.val = int32(len(pt.counts) - 1)
-		}
+	for s := range t.used {
+		pt.ekeys = append(pt.ekeys, s.key)
+		pt.counts = append(pt.counts, int64(s.val))
+		s.val = int32(len(pt.counts) - 1)
 	}
 }
 
@@ -202,11 +209,8 @@ func (pt *part) appendCounts(s []int64) []int64 {
 	if !pt.tally {
 		return append(s, pt.counts...)
 	}
-	t := pt.keys
-	for i := range t.slots {
-		if sl := &t.slots[i]; sl.epoch == t.epoch {
-			s = append(s, int64(sl.val))
-		}
+	for sl := range pt.keys.used {
+		s = append(s, int64(sl.val))
 	}
 	return s
 }
@@ -468,11 +472,8 @@ func (c *Counter) rekey(oldShifts, oldWidths []uint) {
 	}
 	for _, pt := range old {
 		if pt.tally {
-			t := pt.keys
-			for i := range t.slots {
-				if s := &t.slots[i]; s.epoch == t.epoch {
-					repack(s.key, int64(s.val))
-				}
+			for s := range pt.keys.used {
+				repack(s.key, int64(s.val))
 			}
 			continue
 		}

@@ -109,7 +109,9 @@ func (t *keyTable) grow() {
 	old, epoch := t.slots, t.epoch
 	n := t.n
 	// Quadruple large tables: fewer rehashes when nearly every key is new.
-	if len(old) >= 1<<16 {
+	// Past 4M slots (64 MB) double them, so that a table of millions of
+	// keys is at least 3/8 full rather than 3/16.
+	if len(old) >= 1<<16 && len(old) < 1<<22 {
 		t.init(2 * len(old))
 	} else {
 		t.init(len(old))

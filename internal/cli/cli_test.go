@@ -310,18 +310,27 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 		{"pseudonymize", "--id", "fnr", "--keep", "x", in, out},
 		{"kcheck", "--qi", "x", in},
 		{"withdraw", "--id", ids[0], "--purpose", "test", "--dry-run", out},
+		{"recode", "--from", "default", "--to", "partner", "--column", "fnr", out, filepath.Join(dir, "r.csv")},
 	} {
+		if cmd[0] == "recode" {
+			var o, errb bytes.Buffer
+			e := &Env{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+			require.Equal(t, 0, Main([]string{"vault", "domain", "add", "partner"}, e), errb.String())
+		}
 		t.Run(cmd[0], func(t *testing.T) {
 			run := func(terminal bool, extra ...string) string {
 				var o, errb bytes.Buffer
 				e := &Env{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Terminal: terminal}
-				args := append(append([]string{cmd[0]}, extra...), cmd[1:]...)
+				args := append(append([]string(nil), cmd...), extra...) // flags may follow the arguments
 				require.Equal(t, 0, Main(args, e), errb.String())
 				return errb.String()
 			}
 			got := run(true)
 			require.Contains(t, got, "\r\033[K")
 			require.Regexp(t, `\d+% +ETA`, got, "the file's size gives a percentage and an ETA")
+			if cmd[0] != "kcheck" {
+				require.Contains(t, got, "\r\033[Kpseudokit: ", "the line is cleared before the summary")
+			}
 			if cmd[0] == "withdraw" {
 				require.Contains(t, got, "\033[Ko.csv: ", "each dataset's line names it")
 			}

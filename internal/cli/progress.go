@@ -71,10 +71,16 @@ func (p *progress) show(rows int64, done float64) {
 	p.shown = true
 }
 
-// done clears the progress line.
+// done clears the progress line (once: a later update shows it again).
 func (p *progress) done() {
-	if p != nil && p.shown {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
 	}
 }
 

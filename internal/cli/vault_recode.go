@@ -102,7 +102,7 @@ func runRecode(ctx context.Context, e *Env, args []string) error {
 	to := fs.String("to", "", "the domain to recode into (required)")
 	columns := fs.StringSlice("column", nil, "`COLUMNS` holding codes (default: every column whose values are all codes)")
 	purpose := fs.String("purpose", "", "why, e.g. the data-sharing agreement (for the access log)")
-	quiet := fs.Bool("quiet", false, "no summary on stderr")
+	quiet := fs.Bool("quiet", false, "no progress display and no summary on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -203,6 +203,8 @@ func runRecode(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	var rows int64
+	prog := newProgress(e, *quiet, 0)
+	defer prog.done()
 	rec := first
 	for rec != nil {
 		if err := ctx.Err(); err != nil {
@@ -243,6 +245,7 @@ func runRecode(ctx context.Context, e *Env, args []string) error {
 				case errors.Is(err, keyvault.ErrNotFound):
 					rc.unknown++
 					if rc.unknown == 1 {
+						prog.done()
 						fmt.Fprintf(e.Stderr, "pseudokit: %s: row %d, column %q: code %s is not in domain %q\n", in, row, outFields[c].Name, code, *from)
 					}
 					b.AppendNull()
@@ -268,6 +271,7 @@ func runRecode(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", outPath, err)
 		}
+		prog.updateShare(rows, d.done(rows))
 		rec, err = d.r.Next()
 		if errors.Is(err, io.EOF) {
 			rec = nil
@@ -275,6 +279,7 @@ func runRecode(ctx context.Context, e *Env, args []string) error {
 			return err
 		}
 	}
+	prog.done()
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("%s: %w", outPath, err)
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,9 +15,10 @@ import (
 type dataset struct {
 	path   string
 	format table.Format
-	f      *os.File
+	src    *table.Source
 	r      table.Reader
 	csv    *table.CSVReader // nil for Parquet
+	rows   int64            // Parquet: the rows its footer declares
 }
 
 // openDataset opens a CSV or Parquet file for reading as record batches.
@@ -27,34 +27,38 @@ func openDataset(path, format string) (*dataset, error) {
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	fh, err := os.Open(path)
+	src, err := table.OpenSource(path, f, nil, false)
 	if err != nil {
 		return nil, err
 	}
-	d := &dataset{path: path, format: f, f: fh}
+	d := &dataset{path: path, format: f, src: src}
 	if f == table.CSV {
-		cr, err := table.NewCSVReader(fh, table.CSVOptions{File: path})
+		cr, err := table.NewCSVReader(src.Stream, table.CSVOptions{File: path})
 		if err != nil {
-			fh.Close()
+			src.Close()
 			return nil, err
 		}
 		d.r, d.csv = cr, cr
 		return d, nil
 	}
-	pr, err := table.NewParquetReader(fh, 0, nil)
+	pr, err := table.NewParquetReader(src.Random, 0, nil)
 	if err != nil {
-		fh.Close()
+		src.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	d.r = pr
+	d.r, d.rows = pr, pr.NumRows()
 	return d, nil
 }
 
 // Close releases the reader and closes the file.
 func (d *dataset) Close() {
 	d.r.Close()
-	d.f.Close()
+	d.src.Close()
 }
+
+// done returns the share of the dataset read after rows rows (for
+// progress), or -1.
+func (d *dataset) done(rows int64) float64 { return d.src.Done(rows, d.rows) }
 
 // dialect is the CSV dialect to write an output of this dataset in.
 func (d *dataset) dialect() csvio.Dialect {

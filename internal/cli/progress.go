@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -37,6 +38,14 @@ func (p *progress) withLabel(label string) *progress {
 		p.label = label
 	}
 	return p
+}
+
+// fileLabel is the label of a progress line about the file at path.
+func fileLabel(path string) string {
+	if path == "-" {
+		return "<stdin>: "
+	}
+	return filepath.Base(path) + ": "
 }
 
 // update is called with the rows done so far.

@@ -23,6 +23,7 @@ func runScan(ctx context.Context, e *Env, args []string) error {
 	delim := fs.String("delimiter", "", "CSV delimiter: , ; tab or | (default: detected)")
 	enc := fs.String("encoding", "", "CSV encoding: utf-8, latin1 or windows-1252 (default utf-8)")
 	failDirect := fs.Bool("fail-on-direct", false, "exit 4 when any column holds direct identifiers")
+	quiet := fs.Bool("quiet", false, "no progress display")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -39,7 +40,10 @@ func runScan(ctx context.Context, e *Env, args []string) error {
 	o := scan.FileOptions{Options: scan.Options{SampleSize: *sample}, Format: *from, Comma: comma, Encoding: *enc, Stdin: e.Stdin}
 	var reports []*scan.Report
 	for _, path := range fs.Args() {
+		prog := newProgress(e, *quiet, 0).withLabel(fileLabel(path))
+		o.Progress = prog.updateShare
 		rep, err := scan.File(ctx, path, o)
+		prog.done()
 		if err != nil {
 			return err
 		}

@@ -93,7 +93,7 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	job.Progress = func(dataset string, rows int64, done float64) {
 		if prog == nil || dataset != current {
 			prog.done()
-			prog, current = newProgress(e, *quiet, 0).withLabel(filepath.Base(dataset)+": "), dataset
+			prog, current = newProgress(e, *quiet, 0).withLabel(fileLabel(dataset)), dataset
 		}
 		prog.updateShare(rows, done)
 	}

@@ -20,7 +20,7 @@ type Source struct {
 	// Random is what a Parquet reader reads (random access); standard input
 	// is held in memory for it. Nil for CSV.
 	Random parquet.ReaderAtSeeker
-	// Size is the file's size, 0 if unknown (a pipe).
+	// Size is the file's size, 0 if unknown (a pipe read as CSV).
 	Size int64
 
 	f    *os.File
@@ -75,6 +75,7 @@ func OpenSource(path string, f Format, stdin io.Reader, hashed bool) (*Source, e
 			s.h.Write(b)
 		}
 		s.Random = bytes.NewReader(b)
+		s.Size = int64(len(b)) // known now that it is all in memory
 	}
 	if s.h != nil {
 		s.sum = hex.EncodeToString(s.h.Sum(nil))

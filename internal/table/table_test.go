@@ -187,7 +187,11 @@ func TestSource(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, s.SHA256(), "stdin held in memory and hashed")
 	require.NotNil(t, s.Random)
-	require.Equal(t, -1.0, s.Done(1, 0), "no size, no total: unknown")
+	require.Equal(t, int64(len(data)), s.Size, "known once in memory")
+
+	s, err = OpenSource("-", CSV, strings.NewReader(data), false)
+	require.NoError(t, err)
+	require.Equal(t, -1.0, s.Done(1, 0), "a pipe read as CSV: no size, no total, unknown")
 
 	s, err = OpenSource(p, Parquet, nil, false)
 	require.NoError(t, err)

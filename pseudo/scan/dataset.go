@@ -1,15 +1,10 @@
 package scan
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"os"
 	"strconv"
 	"unsafe"
 
@@ -164,6 +159,9 @@ type FileOptions struct {
 	Encoding string
 	// Stdin is read for the path "-" (default os.Stdin).
 	Stdin io.Reader
+	// Progress, if set, is called after each batch with the rows read so
+	// far and the share of the input read (0 to 1, or -1 when unknown).
+	Progress func(rows int64, done float64)
 }
 
 // File classifies the columns of a CSV or Parquet file and records its
@@ -177,50 +175,39 @@ func File(ctx context.Context, path string, o FileOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var src io.Reader
-	var file *os.File
-	if path == "-" {
-		src = o.Stdin
-		if src == nil {
-			src = os.Stdin
-		}
-	} else {
-		file, err = os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer file.Close()
-		src = file
-	}
-	h := sha256.New()
-	cr := &countingReader{r: src, h: h}
-	var rd interface {
-		RecordReader
-		Close() error
-	}
 	name := path
 	if path == "-" {
 		name = "<stdin>"
 	}
+	src, err := table.OpenSource(path, f, o.Stdin, true)
+	if err != nil {
+		if path == "-" {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return nil, err
+	}
+	defer src.Close()
+	var rd RecordReader
+	var total int64 // Parquet: the rows its footer declares
 	switch f {
 	case table.CSV:
-		r, err := table.NewCSVReader(cr, table.CSVOptions{Comma: o.Comma, Encoding: csvEncoding(enc), File: name})
+		r, err := table.NewCSVReader(src.Stream, table.CSVOptions{Comma: o.Comma, Encoding: csvEncoding(enc), File: name})
 		if err != nil {
 			return nil, err
 		}
+		defer r.Close()
 		rd = r
 	default:
-		ra, err := readerAt(file, cr)
+		r, err := table.NewParquetReader(src.Random, 0, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		r, err := table.NewParquetReader(ra, 0, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		rd = r
+		defer r.Close()
+		rd, total = r, r.NumRows()
 	}
-	defer rd.Close()
+	if o.Progress != nil {
+		rd = &progressReader{RecordReader: rd, report: func(rows int64) { o.Progress(rows, src.Done(rows, total)) }}
+	}
 	rep, err := Dataset(ctx, rd, o.Options)
 	if err != nil {
 		var pe *csvio.ParseError
@@ -229,31 +216,29 @@ func File(ctx context.Context, path string, o FileOptions) (*Report, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if _, err := io.Copy(io.Discard, cr); err != nil { // anything after the last record
-		return nil, err
-	}
 	rep.File, rep.Format = path, string(f)
-	rep.SHA256, rep.Bytes = hex.EncodeToString(h.Sum(nil)), cr.n
+	rep.SHA256 = src.SHA256() // for CSV it also reads anything after the last record
+	rep.Bytes = src.Size
+	if rep.Bytes == 0 {
+		rep.Bytes = src.BytesRead()
+	}
 	return rep, nil
 }
 
-// readerAt returns random access to a Parquet file, having hashed all of
-// it through cr; standard input is read into memory.
-func readerAt(file *os.File, cr *countingReader) (interface {
-	io.ReaderAt
-	io.Seeker
-}, error) {
-	if file == nil {
-		b, err := io.ReadAll(cr)
-		if err != nil {
-			return nil, err
-		}
-		return bytes.NewReader(b), nil
+// progressReader reports the rows read after each batch.
+type progressReader struct {
+	RecordReader
+	rows   int64
+	report func(rows int64)
+}
+
+func (p *progressReader) Next() (arrow.RecordBatch, error) {
+	rec, err := p.RecordReader.Next()
+	if err == nil {
+		p.rows += rec.NumRows()
+		p.report(p.rows)
 	}
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return nil, err
-	}
-	return file, nil
+	return rec, err
 }
 
 func csvEncoding(e pseudo.Encoding) csvio.Encoding {
@@ -264,19 +249,4 @@ func csvEncoding(e pseudo.Encoding) csvio.Encoding {
 		return csvio.Windows1252
 	}
 	return csvio.UTF8
-}
-
-// countingReader hashes and counts what is read through it.
-type countingReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-}
-
-// Read reads from the underlying reader, hashing and counting.
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.h.Write(p[:n])
-	c.n += int64(n)
-	return n, err
 }

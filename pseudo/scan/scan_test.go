@@ -3,6 +3,8 @@ package scan
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 	"path/filepath"
@@ -315,6 +317,40 @@ func TestFileCSVAndParquetAgree(t *testing.T) {
 	c, err := File(ctx, in, FileOptions{})
 	require.NoError(t, err)
 	require.Equal(t, a, c)
+}
+
+// TestFileDigestAndProgress: File records the SHA-256 and size of every
+// byte of the input, from a file or from standard input, and reports its
+// progress after each batch, ending at the whole input.
+func TestFileDigestAndProgress(t *testing.T) {
+	ctx := context.Background()
+	csvPath := filepath.Join(corpusDir, "visits.csv")
+	pq := filepath.Join(t.TempDir(), "visits.parquet")
+	writeParquet(t, csvPath, pq)
+	for _, path := range []string{csvPath, pq} {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		for _, stdin := range []bool{false, true} {
+			var rows []int64
+			var done []float64
+			o := FileOptions{Progress: func(r int64, d float64) { rows, done = append(rows, r), append(done, d) }}
+			arg := path
+			if stdin {
+				arg, o.Stdin = "-", bytes.NewReader(data)
+				o.Format = strings.TrimPrefix(filepath.Ext(path), ".")
+			}
+			rep, err := File(ctx, arg, o)
+			require.NoError(t, err)
+			require.Equal(t, hex.EncodeToString(sum[:]), rep.SHA256, arg)
+			require.Equal(t, int64(len(data)), rep.Bytes, arg)
+			require.NotEmpty(t, rows)
+			require.Equal(t, rep.Rows, rows[len(rows)-1])
+			if !stdin || o.Format == "parquet" {
+				require.Equal(t, 1.0, done[len(done)-1], "%s: the whole input read", arg)
+			}
+		}
+	}
 }
 
 func TestTypedColumns(t *testing.T) {

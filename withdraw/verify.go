@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/pseudokit/pseudokit/internal/csvio"
 	"github.com/pseudokit/pseudokit/internal/table"
@@ -44,6 +43,25 @@ func (r *VerifyResult) OK() bool {
 // distinct number found is checked against the vault's tombstones). It
 // changes nothing; the check is logged.
 func Verify(ctx context.Context, v *keyvault.Vault, datasets []string, actor string) (*VerifyResult, error) {
+	return (&VerifyJob{Vault: v, Datasets: datasets, Actor: actor}).Run(ctx)
+}
+
+// A VerifyJob is Verify with a progress report.
+type VerifyJob struct {
+	// Vault is the project's unlocked vault.
+	Vault *keyvault.Vault
+	// Datasets are the files to re-scan (CSV or Parquet).
+	Datasets []string
+	// Actor is who runs the check, for the log.
+	Actor string
+	// Progress, if set, is called while a dataset is read with its path,
+	// the rows read of it so far and the share of it read (0 to 1).
+	Progress func(dataset string, rows int64, done float64)
+}
+
+// Run re-scans the datasets as Verify does.
+func (j *VerifyJob) Run(ctx context.Context) (*VerifyResult, error) {
+	v, datasets, actor := j.Vault, j.Datasets, j.Actor
 	codes, err := v.WithdrawnCodes("")
 	if err != nil {
 		return nil, err
@@ -76,7 +94,7 @@ func Verify(ctx context.Context, v *keyvault.Vault, datasets []string, actor str
 	}
 	res := &VerifyResult{WithdrawnCodes: len(codes)}
 	for _, path := range datasets {
-		d, err := verifyFile(ctx, path, isWithdrawn)
+		d, err := verifyFile(ctx, path, isWithdrawn, j.Progress)
 		if err != nil {
 			return nil, err
 		}
@@ -91,17 +109,22 @@ func Verify(ctx context.Context, v *keyvault.Vault, datasets []string, actor str
 	return res, err
 }
 
-func verifyFile(ctx context.Context, path string, isWithdrawn func([]byte) (bool, error)) (*VerifiedDataset, error) {
+func verifyFile(ctx context.Context, path string, isWithdrawn func([]byte) (bool, error), progress progressFunc) (*VerifiedDataset, error) {
 	format, err := table.FormatOf(path, "")
 	if err != nil {
 		return nil, err
 	}
 	d := &VerifiedDataset{Path: path}
-	f, err := os.Open(path)
+	src, err := table.OpenSource(path, format, nil, false)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer src.Close()
+	report := func(done float64) {
+		if progress != nil {
+			progress(path, d.Rows, done)
+		}
+	}
 	rowHit := func(fields [][]byte) (bool, error) {
 		for _, fl := range fields {
 			if w, err := isWithdrawn(fl); err != nil || w {
@@ -111,7 +134,7 @@ func verifyFile(ctx context.Context, path string, isWithdrawn func([]byte) (bool
 		return false, nil
 	}
 	if format == table.CSV {
-		br := bufio.NewReaderSize(f, 1<<20)
+		br := bufio.NewReaderSize(src.Stream, 1<<20)
 		r := csvio.NewReader(br)
 		r.File = path
 		if b, _ := br.Peek(3); !(len(b) == 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) {
@@ -121,6 +144,14 @@ func verifyFile(ctx context.Context, path string, isWithdrawn func([]byte) (bool
 			return nil, err
 		}
 		for {
+			if d.Rows%int64(progressRows) == 0 && d.Rows > 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				if src.Size > 0 {
+					report(float64(src.BytesRead()-int64(br.Buffered())) / float64(src.Size))
+				}
+			}
 			rec, err := r.Read()
 			if errors.Is(err, io.EOF) {
 				return d, nil
@@ -138,7 +169,7 @@ func verifyFile(ctx context.Context, path string, isWithdrawn func([]byte) (bool
 			}
 		}
 	}
-	pr, err := table.NewParquetReader(f, 0, nil)
+	pr, err := table.NewParquetReader(src.Random, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -173,5 +204,8 @@ func verifyFile(ctx context.Context, path string, isWithdrawn func([]byte) (bool
 			}
 		}
 		rec.Release()
+		if total := pr.NumRows(); total > 0 {
+			report(float64(d.Rows) / float64(total))
+		}
 	}
 }

@@ -270,6 +270,19 @@ func TestProgress(t *testing.T) {
 	require.Equal(t, []int64{10, 20, 30, 40, 50, 60}, rows)
 	last := got[p.pseudoPQ][len(got[p.pseudoPQ])-1]
 	require.Equal(t, call{60, 1}, last)
+
+	// Verify reports the same way.
+	got, order = map[string][]call{}, nil
+	vj := &VerifyJob{Vault: p.v, Datasets: p.datasets(), Progress: job.Progress}
+	_, err = vj.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, p.datasets(), order)
+	rows = rows[:0]
+	for _, c := range got[p.raw] {
+		rows = append(rows, c.rows)
+	}
+	require.Equal(t, []int64{10, 20, 30, 40, 50, 60}, rows)
+	require.Equal(t, call{60, 1}, got[p.pseudoPQ][len(got[p.pseudoPQ])-1])
 }
 
 func TestFailureLeavesEverything(t *testing.T) {

@@ -40,6 +40,27 @@ func (p *progress) withLabel(label string) *progress {
 	return p
 }
 
+// datasetLines shows one progress line per dataset, labelled with its
+// name and cleared when the next dataset starts.
+type datasetLines struct {
+	e       *Env
+	quiet   bool
+	cur     *progress
+	dataset string
+}
+
+// update is a progress callback of withdraw's jobs.
+func (d *datasetLines) update(dataset string, rows int64, done float64) {
+	if d.cur == nil || dataset != d.dataset {
+		d.cur.done()
+		d.cur, d.dataset = newProgress(d.e, d.quiet, 0).withLabel(fileLabel(dataset)), dataset
+	}
+	d.cur.updateShare(rows, done)
+}
+
+// done clears the last line.
+func (d *datasetLines) done() { d.cur.done() }
+
 // fileLabel is the label of a progress line about the file at path.
 func fileLabel(path string) string {
 	if path == "-" {

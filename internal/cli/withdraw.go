@@ -50,7 +50,10 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 			return err
 		}
 		defer v.Close()
-		res, err := withdraw.Verify(ctx, v, datasets, vf.actor)
+		lines := &datasetLines{e: e, quiet: *quiet}
+		vj := &withdraw.VerifyJob{Vault: v, Datasets: datasets, Actor: vf.actor, Progress: lines.update}
+		res, err := vj.Run(ctx)
+		lines.done()
 		if err != nil {
 			return err
 		}
@@ -87,18 +90,10 @@ func runWithdraw(ctx context.Context, e *Env, args []string) error {
 	}
 	defer v.Close()
 	job := &withdraw.Job{Vault: v, IDs: *ids, Codes: *codes, Datasets: datasets, Purpose: *purpose, Actor: vf.actor, DryRun: *dryRun}
-	// One progress line per dataset, cleared when the next one starts.
-	var prog *progress
-	var current string
-	job.Progress = func(dataset string, rows int64, done float64) {
-		if prog == nil || dataset != current {
-			prog.done()
-			prog, current = newProgress(e, *quiet, 0).withLabel(fileLabel(dataset)), dataset
-		}
-		prog.updateShare(rows, done)
-	}
+	lines := &datasetLines{e: e, quiet: *quiet}
+	job.Progress = lines.update
 	rc, err := job.Run(ctx)
-	prog.done()
+	lines.done()
 	if err != nil && rc == nil {
 		return err
 	}

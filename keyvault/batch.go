@@ -580,17 +580,17 @@ func (t *Tx) insertCodes(ps []pendingLink) error {
 	return corruptf("a code of domain %s was refused, but it is not there", t.domain.info.Name)
 }
 
-// insertLinks appends the rows of ps (sorted by link id) to links.
+// insertLinks adds the links ps (sorted by link id) to their groups.
 func (t *Tx) insertLinks(ps []pendingLink, arena []byte) error {
-	return t.each(ps, always(insLinkSQL), func(p *pendingLink) {
-		t.args = append(t.args, p.link, p.code, p.kind, p.idx[:], arena[p.sealedAt:p.sealedAt+p.sealedLen])
-	}, func(st *sql.Stmt, ps []pendingLink) error {
-		if _, err := st.ExecContext(t.ctx, t.args...); err != nil {
-			return t.fail(err)
-		}
-		t.newLinks += len(ps)
-		return nil
+	err := t.writeLinks(len(ps), func(i int, r *linkRec) {
+		p := &ps[i]
+		*r = linkRec{id: p.link, domain: t.domain.id, state: LinkActive, created: t.seq, code: p.code, kind: p.kind,
+			idx: p.idx[:], sealed: arena[p.sealedAt : p.sealedAt+p.sealedLen]}
 	})
+	if err == nil {
+		t.newLinks += len(ps)
+	}
+	return err
 }
 
 // probe reads the map entries for ps: by keyed index (kind probeIdxSQL, ps
@@ -667,7 +667,7 @@ const (
 	insIdxSQL = iota
 	insIdxRetSQL
 	insCodeSQL
-	insLinkSQL
+	insGroupSQL
 	probeIdxSQL
 	probeCodeSQL
 	nStmtKinds
@@ -719,9 +719,9 @@ func (t *Tx) statementSQL(kind, n int) string {
 	case insCodeSQL:
 		b.WriteString(`INSERT OR IGNORE INTO link_codes (domain, code, link) VALUES `)
 		rows(fmt.Sprintf("(%d, ?, ?)", d))
-	case insLinkSQL:
-		b.WriteString(`INSERT INTO links (id, domain, code, kind, idx, sealed, state, created) VALUES `)
-		rows(fmt.Sprintf("(?, %d, ?, ?, ?, ?, 'active', %d)", d, t.seq))
+	case insGroupSQL:
+		b.WriteString(`INSERT OR REPLACE INTO link_groups (id, data) VALUES `)
+		rows("(?, ?)")
 	case probeIdxSQL:
 		fmt.Fprintf(&b, `SELECT idx, link FROM link_index WHERE domain = %d AND idx IN (`, d)
 		rows("?")

@@ -88,3 +88,46 @@ func reopen(tb testing.TB, path string) *Vault {
 
 // jsonNumber is how numbers in Entry.Details read back.
 func jsonNumber(s string) json.Number { return json.Number(s) }
+
+// rawLinks returns the links of a vault opened with rawDB, in id order.
+func rawLinks(tb testing.TB, db *sql.DB) []linkRec {
+	tb.Helper()
+	var out []linkRec
+	err := eachLink(tb.Context(), db, func(r *linkRec) error {
+		c := *r
+		c.idx = append([]byte(nil), r.idx...)
+		c.sealed = append([]byte(nil), r.sealed...)
+		if r.sealed == nil {
+			c.sealed = nil
+		}
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// rawLink returns the link with code (in any domain) of a vault opened
+// with rawDB.
+func rawLink(tb testing.TB, db *sql.DB, code string) linkRec {
+	tb.Helper()
+	for _, r := range rawLinks(tb, db) {
+		if r.code == code {
+			return r
+		}
+	}
+	tb.Fatalf("no link %s", code)
+	return linkRec{}
+}
+
+// editLink changes the link with code (in any domain) behind the vault's
+// back, writing its group anew exactly as the vault would.
+func editLink(tb testing.TB, db *sql.DB, code string, change func(r *linkRec)) {
+	tb.Helper()
+	r := rawLink(tb, db, code)
+	if err := updateLinks(tb.Context(), db, []int64{r.id}, change); err != nil {
+		tb.Fatal(err)
+	}
+}

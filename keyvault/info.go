@@ -177,7 +177,15 @@ func readInfo(ctx context.Context, tx *sql.Tx, path string, vaultID []byte) (Inf
 		in.Domains = append(in.Domains, DomainStats{DomainInfo: d, Links: map[string]int{}})
 		byName[d.Name] = i
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT d.name, l.state, count(*) FROM links l JOIN domains d ON d.id = l.domain GROUP BY l.domain, l.state`)
+	// Format 3 counts the keyed-index map, which marks withdrawn links
+	// (Verify checks that it matches the links); an older file, read
+	// before its upgrade, its links table.
+	q := `SELECT d.name, CASE WHEN i.link < 0 THEN 'withdrawn' ELSE 'active' END, count(*)
+		FROM link_index i JOIN domains d ON d.id = i.domain GROUP BY i.domain, i.link < 0`
+	if in.FormatVersion < 3 {
+		q = `SELECT d.name, l.state, count(*) FROM links l JOIN domains d ON d.id = l.domain GROUP BY l.domain, l.state`
+	}
+	rows, err := tx.QueryContext(ctx, q)
 	if err != nil {
 		return in, classify(err)
 	}

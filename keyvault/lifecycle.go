@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"time"
 )
@@ -84,7 +86,7 @@ func (v *Vault) Destroy(ctx context.Context, e Entry) (*DestroyReport, error) {
 			dst *int
 		}{
 			{`SELECT count(*) FROM slots`, &rep.Slots},
-			{`SELECT count(*) FROM links`, &rep.Links},
+			{`SELECT count(*) FROM link_index`, &rep.Links}, // one entry a link
 			{`SELECT count(*) FROM withdrawn`, &rep.Tombstones},
 		} {
 			if err := tx.QueryRowContext(ctx, c.q).Scan(c.dst); err != nil {
@@ -108,7 +110,7 @@ func (v *Vault) Destroy(ctx context.Context, e Entry) (*DestroyReport, error) {
 		}
 		rep.Seq, rep.FinalHash = en.Seq, hex.EncodeToString(en.Hash)
 		for _, q := range []string{
-			`DELETE FROM links`, `DELETE FROM link_codes`, `DELETE FROM link_index`,
+			`DELETE FROM link_groups`, `DELETE FROM link_codes`, `DELETE FROM link_index`,
 			`DELETE FROM withdrawn`, `DELETE FROM slots`, `DELETE FROM failed_unlocks`,
 			`DELETE FROM meta WHERE key = 'log_head_mac'`,
 		} {
@@ -274,63 +276,9 @@ func (v *Vault) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 			return classify(err)
 		}
 		rep.Tombstones = len(tomb)
-		// Every link must have its own entry in both maps, and the maps
-		// nothing else: with the counts equal, the maps and the links
-		// correspond one to one.
-		var nLinks, nCodes, nIndex int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM link_codes), (SELECT count(*) FROM link_index)`).Scan(&nLinks, &nCodes, &nIndex); err != nil {
-			return classify(err)
+		if err := verifyLinks(ctx, tx, k, tomb, rep.Links); err != nil {
+			return err
 		}
-		if nCodes != nLinks || nIndex != nLinks {
-			return corruptf("%d links, but %d entries by code and %d by keyed index", nLinks, nCodes, nIndex)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT d.name, l.id, l.code, l.kind, l.idx, l.sealed, l.state,
-			(SELECT c.link FROM link_codes c WHERE c.domain = l.domain AND c.code = l.code),
-			(SELECT i.link FROM link_index i WHERE i.domain = l.domain AND i.idx = l.idx)
-			FROM links l JOIN domains d ON d.id = l.domain`)
-		if err != nil {
-			return classify(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var dom, code, kind, state string
-			var idx, sealed []byte
-			var id int64
-			var byCode, byIdx sql.NullInt64
-			if err := rows.Scan(&dom, &id, &code, &kind, &idx, &sealed, &state, &byCode, &byIdx); err != nil {
-				return classify(err)
-			}
-			if !validCode(code) || !validKind(kind) || len(idx) != idxLen {
-				return corruptf("a link in domain %s is malformed", dom)
-			}
-			wantIdx := id // negated while withdrawn
-			if state == LinkWithdrawn {
-				wantIdx = -id
-			}
-			if byCode.Int64 != id || byIdx.Int64 != wantIdx {
-				return corruptf("link %s in domain %s is missing from the map by code or by keyed index", code, dom)
-			}
-			switch state {
-			case LinkActive:
-				if _, err := k.openLink(dom, code, kind, sealed, idx); err != nil {
-					return err
-				}
-			case LinkWithdrawn:
-				if sealed != nil {
-					return corruptf("withdrawn link %s in domain %s still has a sealed identifier", code, dom)
-				}
-				if !tomb[string(idx)] {
-					return corruptf("withdrawn link %s in domain %s has no tombstone", code, dom)
-				}
-			default:
-				return corruptf("link %s in domain %s has unknown state %q", code, dom, state)
-			}
-			rep.Links[state]++
-		}
-		if err := rows.Err(); err != nil {
-			return classify(err)
-		}
-		rows.Close()
 		visit, err := headCheck(opts.Head, &rep.HeadSeq)
 		if err != nil {
 			return err
@@ -393,15 +341,19 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*VerifyRe
 			return ErrNotDestroyed
 		}
 		rep.Destroyed = true
-		counts := []struct{ q, what string }{
-			{`SELECT count(*) FROM slots`, "key slots"},
-			{`SELECT count(*) FROM links`, "links"},
-			{`SELECT count(*) FROM withdrawn`, "withdrawal tombstones"},
-			{`SELECT count(*) FROM failed_unlocks`, "pending failed unlocks"},
-		}
 		var major int
 		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&major); err != nil {
 			return classify(err)
+		}
+		links := "links"
+		if major >= 3 {
+			links = "link_groups"
+		}
+		counts := []struct{ q, what string }{
+			{`SELECT count(*) FROM slots`, "key slots"},
+			{`SELECT count(*) FROM ` + links, "links"},
+			{`SELECT count(*) FROM withdrawn`, "withdrawal tombstones"},
+			{`SELECT count(*) FROM failed_unlocks`, "pending failed unlocks"},
 		}
 		if major >= 2 { // destroyed by a format 1 program: no maps
 			counts = append(counts,
@@ -502,4 +454,93 @@ func readEntries(ctx context.Context, q queryer) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, classify(rows.Err())
+}
+
+// verifyLinks checks every link (well formed; an active one decrypts and
+// matches its keyed index; a withdrawn one has no ciphertext and a
+// tombstone), counts them by state into n, and checks that each map has
+// exactly one entry for each link, pointing to it, and nothing else. It
+// compares the maps with the links as multisets: the sum of a keyed hash
+// of every (domain, key, link) that the links imply against the same sum
+// over each map, with equal counts. Ids are unique, so equal multisets
+// are equal sets; a mismatch by chance has probability ~2^-64, and the
+// hash key is new for every call. That reads each table once in its own
+// order instead of probing both maps for every link.
+func verifyLinks(ctx context.Context, tx *sql.Tx, k *keys, tomb map[string]bool, n map[string]int) error {
+	domains, err := allDomains(ctx, tx)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, d := range domains {
+		names[d.id] = d.info.Name
+	}
+	seed := maphash.MakeSeed()
+	entry := func(domain int64, key []byte, link int64) uint64 {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		var b [2 * binary.MaxVarintLen64]byte
+		h.Write(binary.AppendVarint(binary.AppendVarint(b[:0], domain), link))
+		h.Write(key)
+		return h.Sum64()
+	}
+	var wantCodes, wantIndex uint64
+	links := 0
+	err = eachLink(ctx, tx, func(r *linkRec) error {
+		dom, ok := names[r.domain]
+		if !ok {
+			return corruptf("link %d belongs to no domain", r.id)
+		}
+		switch r.state {
+		case LinkActive:
+			if _, err := k.openLink(dom, r.code, r.kind, r.sealed, r.idx); err != nil {
+				return err
+			}
+			wantIndex += entry(r.domain, r.idx, r.id)
+		case LinkWithdrawn:
+			if !tomb[string(r.idx)] {
+				return corruptf("withdrawn link %s in domain %s has no tombstone", r.code, dom)
+			}
+			wantIndex += entry(r.domain, r.idx, -r.id) // negated while withdrawn
+		}
+		wantCodes += entry(r.domain, []byte(r.code), r.id)
+		n[r.state]++
+		links++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		name, query string
+		want        uint64
+	}{
+		{"by code", `SELECT domain, CAST(code AS BLOB), link FROM link_codes`, wantCodes},
+		{"by keyed index", `SELECT domain, idx, link FROM link_index`, wantIndex},
+	} {
+		rows, err := tx.QueryContext(ctx, m.query)
+		if err != nil {
+			return classify(err)
+		}
+		var got uint64
+		entries := 0
+		for rows.Next() {
+			var domain, link int64
+			var key []byte
+			if err := rows.Scan(&domain, &key, &link); err != nil {
+				rows.Close()
+				return classify(err)
+			}
+			got += entry(domain, key, link)
+			entries++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return classify(err)
+		}
+		if entries != links || got != m.want {
+			return corruptf("the map %s does not match the links (%d links, %d entries)", m.name, links, entries)
+		}
+	}
+	return nil
 }

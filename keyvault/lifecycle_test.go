@@ -2,6 +2,7 @@ package keyvault
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -62,32 +63,60 @@ func TestVerify(t *testing.T) {
 	_, err = v.Verify(ctx, VerifyOptions{Head: "xyz"})
 	require.ErrorIs(t, err, ErrInvalid)
 
+	// id returns the id of the link with code.
+	id := func(t *testing.T, db *sql.DB, code string) int64 { return rawLink(t, db, code).id }
 	for _, tt := range []struct {
 		name   string
 		damage string
+		edit   func(t *testing.T, db *sql.DB) // instead of damage
 		err    error
 	}{
-		{"sealed moved to another row", `UPDATE links SET sealed = (SELECT sealed FROM links WHERE code = 'K1') WHERE code = 'K4'`, ErrCorrupt},
-		{"index changed", `UPDATE links SET idx = randomblob(32) WHERE code = 'K1'`, ErrCorrupt},
-		{"withdrawn link regains a ciphertext", `UPDATE links SET sealed = x'00' WHERE code = 'K2'`, ErrCorrupt},
-		{"tombstone deleted", `DELETE FROM withdrawn`, ErrCorrupt},
-		{"unknown state", `UPDATE links SET state = 'frozen' WHERE code = 'K1'`, ErrCorrupt},
-		{"code map entry missing", `DELETE FROM link_codes WHERE code = 'K1'`, ErrCorrupt},
-		{"code map entry sent to another link", `UPDATE link_codes SET link = (SELECT id FROM links WHERE code = 'K4') WHERE code = 'K1'`, ErrCorrupt},
-		{"index map entry missing", `DELETE FROM link_index WHERE link = (SELECT id FROM links WHERE code = 'K1')`, ErrCorrupt},
-		{"extra index map entry", `INSERT INTO link_index VALUES (1, randomblob(32), (SELECT id FROM links WHERE code = 'K1'))`, ErrCorrupt},
-		{"withdrawn link not marked in the index map", `UPDATE link_index SET link = -link WHERE link < 0`, ErrCorrupt},
-		{"active link marked withdrawn in the index map", `UPDATE link_index SET link = -link WHERE link = (SELECT id FROM links WHERE code = 'K1')`, ErrCorrupt},
-		{"log entry edited", `UPDATE log SET purpose = 'y' WHERE seq = 2`, ErrLogTampered},
-		{"log truncated", `DELETE FROM log WHERE seq = (SELECT max(seq) FROM log)`, ErrLogTampered},
-		{"age slot recipient broken", `INSERT INTO slots (id, type, label, created, recipient, wrapped) VALUES (9, 'age-x25519', 'x', '2025-01-01T00:00:00.000Z', 'age1broken', x'00')`, ErrCorrupt},
+		{"sealed moved to another row", "", func(t *testing.T, db *sql.DB) {
+			s := rawLink(t, db, "K1").sealed
+			editLink(t, db, "K4", func(r *linkRec) { r.sealed = s })
+		}, ErrCorrupt},
+		{"index changed", "", func(t *testing.T, db *sql.DB) {
+			editLink(t, db, "K1", func(r *linkRec) { r.idx = bytes.Repeat([]byte{9}, idxLen) })
+		}, ErrCorrupt},
+		{"withdrawn link regains a ciphertext", "", func(t *testing.T, db *sql.DB) {
+			editLink(t, db, "K2", func(r *linkRec) { r.state, r.sealed = LinkActive, rawLink(t, db, "K1").sealed })
+		}, ErrCorrupt},
+		{"tombstone deleted", `DELETE FROM withdrawn`, nil, ErrCorrupt},
+		{"unknown state", "", func(t *testing.T, db *sql.DB) {
+			// The first entry's flags byte (see appendEntry).
+			mustExec(t, db, `UPDATE link_groups SET data = x'0107' || substr(data, 3) WHERE id = 0`)
+		}, ErrCorrupt},
+		{"link moved to another domain", "", func(t *testing.T, db *sql.DB) {
+			editLink(t, db, "K1", func(r *linkRec) { r.domain = 2 })
+		}, ErrCorrupt},
+		{"code map entry missing", `DELETE FROM link_codes WHERE code = 'K1'`, nil, ErrCorrupt},
+		{"code map entry sent to another link", "", func(t *testing.T, db *sql.DB) {
+			mustExec(t, db, `UPDATE link_codes SET link = ? WHERE code = 'K1'`, id(t, db, "K4"))
+		}, ErrCorrupt},
+		{"index map entry missing", "", func(t *testing.T, db *sql.DB) {
+			mustExec(t, db, `DELETE FROM link_index WHERE link = ?`, id(t, db, "K1"))
+		}, ErrCorrupt},
+		{"extra index map entry", "", func(t *testing.T, db *sql.DB) {
+			mustExec(t, db, `INSERT INTO link_index VALUES (1, randomblob(32), ?)`, id(t, db, "K1"))
+		}, ErrCorrupt},
+		{"withdrawn link not marked in the index map", `UPDATE link_index SET link = -link WHERE link < 0`, nil, ErrCorrupt},
+		{"active link marked withdrawn in the index map", "", func(t *testing.T, db *sql.DB) {
+			mustExec(t, db, `UPDATE link_index SET link = -link WHERE link = ?`, id(t, db, "K1"))
+		}, ErrCorrupt},
+		{"log entry edited", `UPDATE log SET purpose = 'y' WHERE seq = 2`, nil, ErrLogTampered},
+		{"log truncated", `DELETE FROM log WHERE seq = (SELECT max(seq) FROM log)`, nil, ErrLogTampered},
+		{"age slot recipient broken", `INSERT INTO slots (id, type, label, created, recipient, wrapped) VALUES (9, 'age-x25519', 'x', '2025-01-01T00:00:00.000Z', 'age1broken', x'00')`, nil, ErrCorrupt},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, p := withdrawalVault(t)
 			v := reopen(t, p)
 			_, err := v.Withdraw(ctx, []Person{{"nid", synthNID(2)}}, Entry{Purpose: "x"})
 			require.NoError(t, err)
-			mustExec(t, rawDB(t, p), tt.damage)
+			if db := rawDB(t, p); tt.edit != nil {
+				tt.edit(t, db)
+			} else {
+				mustExec(t, db, tt.damage)
+			}
 			_, err = v.Verify(ctx, VerifyOptions{})
 			require.ErrorIs(t, err, tt.err)
 			assert.NotContains(t, err.Error(), "2492000000")
@@ -98,7 +127,7 @@ func TestVerify(t *testing.T) {
 	// check (or the vault is refused on opening).
 	var root, pageSize int
 	db := rawDB(t, path)
-	require.NoError(t, db.QueryRow(`SELECT rootpage FROM sqlite_schema WHERE name = 'links'`).Scan(&root))
+	require.NoError(t, db.QueryRow(`SELECT rootpage FROM sqlite_schema WHERE name = 'link_groups'`).Scan(&root))
 	require.NoError(t, db.QueryRow(`PRAGMA page_size`).Scan(&pageSize))
 	db.Close()
 	v.Close()
@@ -133,7 +162,13 @@ func TestDestroy(t *testing.T) {
 
 	// Collect every secret-bearing blob to look for it in the file later.
 	var blobs [][]byte
-	for _, q := range []string{`SELECT wrapped FROM slots`, `SELECT sealed FROM links WHERE sealed IS NOT NULL`, `SELECT idx FROM links`, `SELECT value FROM meta WHERE key = 'log_head_mac'`} {
+	for _, r := range rawLinks(t, rawDB(t, path)) {
+		blobs = append(blobs, r.idx)
+		if r.sealed != nil {
+			blobs = append(blobs, r.sealed)
+		}
+	}
+	for _, q := range []string{`SELECT wrapped FROM slots`, `SELECT value FROM meta WHERE key = 'log_head_mac'`} {
 		rows, err := rawDB(t, path).Query(q)
 		require.NoError(t, err)
 		for rows.Next() {
@@ -207,7 +242,7 @@ func TestDestroy(t *testing.T) {
 		{"destroy entry removed", `DELETE FROM log WHERE action = 'destroy'`, ErrLogTampered},
 		{"entry appended", `INSERT INTO log SELECT seq + 1, time, os_user, host, actor, 'unlock', purpose, details, tool_version, hash, hash FROM log WHERE action = 'destroy'`, ErrLogTampered},
 		{"slot planted", `INSERT INTO slots (id, type, label, created, wrapped) VALUES (1, 'passphrase', 'x', 'x', x'00')`, ErrCorrupt},
-		{"link left", `INSERT INTO links VALUES (1, 1, 'K1', 'nid', x'00', x'00', 'active', 1, NULL)`, ErrCorrupt},
+		{"link left", `INSERT INTO link_groups VALUES (0, x'01')`, ErrCorrupt},
 		{"code map entry left", `INSERT INTO link_codes VALUES (1, 'K1', 1)`, ErrCorrupt},
 		{"keyed index entry left", `INSERT INTO link_index VALUES (1, x'00', 1)`, ErrCorrupt},
 		{"head MAC left", `INSERT INTO meta VALUES ('log_head_mac', x'00')`, ErrCorrupt},

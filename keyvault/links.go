@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -85,18 +86,15 @@ func linksOf(ctx context.Context, q queryer, domains []domainRow, idx []byte) ([
 	var refs []LinkRef
 	var sealed [][]byte
 	for _, d := range domains {
-		var r LinkRef
-		var s []byte
-		err := q.QueryRowContext(ctx, `SELECT l.code, l.kind, l.state, l.sealed FROM link_index i JOIN links l ON l.id = abs(i.link) WHERE i.domain = ? AND i.idx = ?`, d.id, idx).Scan(&r.Code, &r.Kind, &r.State, &s)
-		if errors.Is(err, sql.ErrNoRows) {
+		l, ok, err := linkByMap(ctx, q, d.id, false, idx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
 			continue
 		}
-		if err != nil {
-			return nil, nil, classify(err)
-		}
-		r.Domain = d.info.Name
-		refs = append(refs, r)
-		sealed = append(sealed, s)
+		refs = append(refs, LinkRef{Domain: d.info.Name, Code: l.code, Kind: l.kind, State: l.state})
+		sealed = append(sealed, l.sealed)
 	}
 	return refs, sealed, nil
 }
@@ -164,16 +162,14 @@ func (v *Vault) FindCode(code string) ([]LinkRef, error) {
 		}
 		var idxs [][]byte
 		for _, d := range domains {
-			var kind, state string
-			var idx, sealed []byte
-			err := tx.QueryRowContext(ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM link_codes c JOIN links l ON l.id = c.link WHERE c.domain = ? AND c.code = ?`, d.id, code).Scan(&kind, &idx, &sealed, &state)
-			if errors.Is(err, sql.ErrNoRows) {
+			l, ok, err := linkByMap(ctx, tx, d.id, true, code)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				continue
 			}
-			if err != nil {
-				return classify(err)
-			}
-			idxs = append(idxs, idx)
+			idxs = append(idxs, l.idx)
 		}
 		if len(idxs) == 0 {
 			return fmt.Errorf("%w: %s", ErrNotFound, code)
@@ -216,30 +212,58 @@ func (v *Vault) WithdrawnCodes(domain string) ([]string, error) {
 	if _, err := v.keys(); err != nil {
 		return nil, err
 	}
-	q := `SELECT DISTINCT code FROM links WHERE state = 'withdrawn' ORDER BY code`
+	// The keyed-index map marks withdrawn links (a negated id), so only
+	// their groups are read.
+	q := `SELECT -link FROM link_index WHERE link < 0 ORDER BY -link`
 	var args []any
 	if domain != "" {
 		d, err := v.domain(domain)
 		if err != nil {
 			return nil, err
 		}
-		q = `SELECT code FROM links WHERE state = 'withdrawn' AND domain = ? ORDER BY code`
+		q = `SELECT -link FROM link_index WHERE link < 0 AND domain = ? ORDER BY -link`
 		args = append(args, d.id)
 	}
-	rows, err := v.db.Query(q, args...)
+	ctx := context.Background()
+	tx, err := v.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, classify(err)
 	}
-	defer rows.Close()
-	var out []string
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var ids []int64
 	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return nil, classify(err)
 		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	set := map[string]bool{}
+	for _, id := range ids {
+		r, ok, err := readLink(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || r.state != LinkWithdrawn {
+			return nil, corruptf("the keyed index marks link %d withdrawn, but it is not", id)
+		}
+		set[r.code] = true
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
 		out = append(out, c)
 	}
-	return out, classify(rows.Err())
+	slices.Sort(out)
+	return out, nil
 }
 
 // Withdraw records the withdrawal of persons, in one transaction with the
@@ -303,12 +327,29 @@ func (v *Vault) Withdraw(ctx context.Context, persons []Person, e Entry) ([]Link
 			if err != nil {
 				return err
 			}
+			var ids []int64
+			for _, d := range domains {
+				var id int64
+				err := tx.QueryRowContext(ctx, `SELECT link FROM link_index WHERE domain = ? AND idx = ?`, d.id, idx).Scan(&id)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue
+				}
+				if err != nil {
+					return classify(err)
+				}
+				if id > 0 {
+					ids = append(ids, id)
+				}
+			}
+			// The group is rewritten without the sealed identifier
+			// (secure_delete zeroes the old row's space).
+			if err := updateLinks(ctx, tx, ids, func(r *linkRec) {
+				r.state, r.sealed, r.changed = LinkWithdrawn, nil, seq
+			}); err != nil {
+				return err
+			}
 			for _, r := range refs {
 				if r.State == LinkActive {
-					if _, err := tx.ExecContext(ctx, `UPDATE links SET state = 'withdrawn', sealed = NULL, changed = ?
-						WHERE id = (SELECT c.link FROM link_codes c JOIN domains d ON d.id = c.domain WHERE d.name = ? AND c.code = ?)`, seq, r.Domain, r.Code); err != nil {
-						return classify(err)
-					}
 					// The keyed-index map marks the link withdrawn too (a
 					// negated id), so that a run learns it from the map.
 					if _, err := tx.ExecContext(ctx, `UPDATE link_index SET link = -link
@@ -420,18 +461,17 @@ func (v *Vault) Reveal(ctx context.Context, codes []string, domain string, e Ent
 		for _, c := range codes {
 			found := false
 			for _, d := range domains {
-				r := LinkRef{Domain: d.info.Name, Code: c}
-				var idx, sealed []byte
-				err := tx.QueryRowContext(ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM link_codes c JOIN links l ON l.id = c.link WHERE c.domain = ? AND c.code = ?`, d.id, c).Scan(&r.Kind, &idx, &sealed, &r.State)
-				if errors.Is(err, sql.ErrNoRows) {
+				l, ok, err := linkByMap(ctx, tx, d.id, true, c)
+				if err != nil {
+					return err
+				}
+				if !ok {
 					continue
 				}
-				if err != nil {
-					return classify(err)
-				}
+				r := LinkRef{Domain: d.info.Name, Code: c, Kind: l.kind, State: l.state}
 				found = true
 				if r.State == LinkActive {
-					if r.Identifier, err = k.openLink(r.Domain, c, r.Kind, sealed, idx); err != nil {
+					if r.Identifier, err = k.openLink(r.Domain, c, r.Kind, l.sealed, l.idx); err != nil {
 						return err
 					}
 				} else {
@@ -483,22 +523,24 @@ func (t *Tx) Resolve(domain, code string) (LinkRef, error) {
 	if err := t.flush(); err != nil {
 		return LinkRef{}, err
 	}
-	r := LinkRef{Domain: domain, Code: code}
-	var idx, sealed []byte
-	err := t.tx.QueryRowContext(t.ctx, `SELECT l.kind, l.idx, l.sealed, l.state FROM link_codes c JOIN domains d ON d.id = c.domain
-		JOIN links l ON l.id = c.link WHERE d.name = ? AND c.code = ?`, domain, code).Scan(&r.Kind, &idx, &sealed, &r.State)
+	var did int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT id FROM domains WHERE name = ?`, domain).Scan(&did)
 	if errors.Is(err, sql.ErrNoRows) {
-		var n int
-		if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM domains WHERE name = ?`, domain).Scan(&n); err == nil && n == 0 {
-			return LinkRef{}, fmt.Errorf("%w: %q", ErrNoDomain, domain)
-		}
-		return LinkRef{}, fmt.Errorf("%w: %s in domain %s", ErrNotFound, code, domain)
+		return LinkRef{}, fmt.Errorf("%w: %q", ErrNoDomain, domain)
 	}
 	if err != nil {
 		return LinkRef{}, t.fail(err)
 	}
+	l, ok, err := linkByMap(t.ctx, t.tx, did, true, code)
+	if err != nil {
+		return LinkRef{}, t.fail(err)
+	}
+	if !ok {
+		return LinkRef{}, fmt.Errorf("%w: %s in domain %s", ErrNotFound, code, domain)
+	}
+	r := LinkRef{Domain: domain, Code: code, Kind: l.kind, State: l.state}
 	if r.State == LinkActive {
-		if r.Identifier, err = t.k.openLink(domain, code, r.Kind, sealed, idx); err != nil {
+		if r.Identifier, err = t.k.openLink(domain, code, r.Kind, l.sealed, l.idx); err != nil {
 			return LinkRef{}, err
 		}
 	}

@@ -1,7 +1,9 @@
 package keyvault
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -84,8 +86,12 @@ func TestWithdraw(t *testing.T) {
 
 	// The sealed identifiers are gone from the file; idx and code remain.
 	db := rawDB(t, path)
-	var n int
-	require.NoError(t, db.QueryRow(`SELECT count(*) FROM links WHERE state = 'withdrawn' AND sealed IS NULL AND changed = ?`, e.Seq).Scan(&n))
+	n := 0
+	for _, r := range rawLinks(t, db) {
+		if r.state == LinkWithdrawn && r.sealed == nil && r.changed == e.Seq {
+			n++
+		}
+	}
 	assert.Equal(t, 2, n)
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM withdrawn`).Scan(&n))
 	assert.Equal(t, 2, n)
@@ -172,15 +178,9 @@ func TestWithdraw(t *testing.T) {
 
 func snapshotLinks(t *testing.T, path string) string {
 	t.Helper()
-	rows, err := rawDB(t, path).Query(`SELECT domain, code, state, hex(sealed), changed FROM links ORDER BY domain, code`)
-	require.NoError(t, err)
-	defer rows.Close()
 	var b strings.Builder
-	for rows.Next() {
-		var d, c, s, h string
-		var ch any
-		require.NoError(t, rows.Scan(&d, &c, &s, &h, &ch))
-		fmt.Fprintln(&b, d, c, s, h, ch)
+	for _, r := range rawLinks(t, rawDB(t, path)) {
+		fmt.Fprintln(&b, r.domain, r.code, r.state, hex.EncodeToString(r.sealed), r.changed)
 	}
 	return b.String()
 }
@@ -280,7 +280,9 @@ func TestErrorsNeverContainIdentifiers(t *testing.T) {
 	ctx := context.Background()
 	// Damage the sealed identifier so that decryption fails, then make
 	// every operation that touches the person fail.
-	mustExec(t, rawDB(t, path), `UPDATE links SET sealed = randomblob(length(sealed)) WHERE code = 'K1'`)
+	editLink(t, rawDB(t, path), "K1", func(r *linkRec) {
+		r.sealed = bytes.Repeat([]byte{7}, len(r.sealed))
+	})
 	var errs []error
 	_, err := v.FindCode("K1")
 	errs = append(errs, err)

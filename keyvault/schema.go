@@ -24,8 +24,9 @@ const (
 	// in meta.format_version. Version 2 stores links in an append-only
 	// table with two narrow maps, by code and by keyed index (version 1
 	// had one table by code with an index by keyed index); a version 1
-	// vault is upgraded at its first unlock (see upgrade.go).
-	FormatVersion = 2
+	// vault is upgraded at its first unlock (see upgrade.go). Version 3
+	// stores the links of that table packed 64 to a row (link_groups).
+	FormatVersion = 3
 
 	// FormatMinor is the minor format version this package writes. Minor
 	// versions only add things older readers of the same major version can
@@ -36,6 +37,9 @@ const (
 	// the withdrawal tombstones (table withdrawn), slot-id counter, age key
 	// slots and destruction records.
 	lastMinorV1 = 1
+
+	// lastMinorV2 is the last minor version of format 2.
+	lastMinorV2 = 0
 )
 
 // schemaV1 is the DDL of format version 1.0, and schemaV1Minor[m] what
@@ -65,7 +69,9 @@ var schemaV1Minor = [][]string{
 	1: {ddlWithdrawn},
 }
 
-// schemaV2 is the DDL of format version 2.0.
+// schemaV2 is the DDL of format version 2.0. This package no longer
+// writes format 2: it checks a version 2 file against it before upgrading
+// it.
 //
 // A link is a row of links, whose id only grows, and an entry in each of
 // two maps to that id: link_codes by code and link_index by keyed index,
@@ -90,28 +96,53 @@ var schemaV2 = []string{
 	created INTEGER NOT NULL,
 	changed INTEGER
 )`,
-	`CREATE TABLE link_codes (
-	domain INTEGER NOT NULL,
-	code   TEXT NOT NULL,
-	link   INTEGER NOT NULL,
-	PRIMARY KEY (domain, code)
-) WITHOUT ROWID`,
-	`CREATE TABLE link_index (
-	domain INTEGER NOT NULL,
-	idx    BLOB NOT NULL,
-	link   INTEGER NOT NULL,
-	PRIMARY KEY (domain, idx)
-) WITHOUT ROWID`,
+	ddlLinkCodes,
+	ddlLinkIndex,
 	ddlLog,
 	ddlFailedUnlocks,
 	ddlWithdrawn,
 }
 
-// schemaV2Minor[m] is the DDL that minor version m adds to version 2.
+// schemaV2Minor[m] is the DDL that minor version m added to version 2.
 var schemaV2Minor = [][]string{}
 
-// The tables that format 2 keeps unchanged from format 1.
+// schemaV3 is the DDL of format version 3.0: format 2 with its links
+// table replaced by link_groups. Group g holds the links with ids 64g to
+// 64g+63, each encoded as docs/vault-format.md describes (see groups.go);
+// the maps are those of format 2.
+var schemaV3 = []string{
+	ddlMeta,
+	ddlSlots,
+	ddlDomains,
+	`CREATE TABLE link_groups (
+	id   INTEGER PRIMARY KEY,
+	data BLOB NOT NULL
+)`,
+	ddlLinkCodes,
+	ddlLinkIndex,
+	ddlLog,
+	ddlFailedUnlocks,
+	ddlWithdrawn,
+}
+
+// schemaV3Minor[m] is the DDL that minor version m adds to version 3.
+var schemaV3Minor = [][]string{}
+
+// The tables that format 2 keeps unchanged from format 1, and format 3
+// from format 2.
 const (
+	ddlLinkCodes = `CREATE TABLE link_codes (
+	domain INTEGER NOT NULL,
+	code   TEXT NOT NULL,
+	link   INTEGER NOT NULL,
+	PRIMARY KEY (domain, code)
+) WITHOUT ROWID`
+	ddlLinkIndex = `CREATE TABLE link_index (
+	domain INTEGER NOT NULL,
+	idx    BLOB NOT NULL,
+	link   INTEGER NOT NULL,
+	PRIMARY KEY (domain, idx)
+) WITHOUT ROWID`
 	ddlMeta = `CREATE TABLE meta (
 	key   TEXT PRIMARY KEY NOT NULL,
 	value BLOB
@@ -167,8 +198,11 @@ const (
 // lastMinor returns the highest minor version of major this package
 // knows.
 func lastMinor(major int) int {
-	if major == 1 {
+	switch major {
+	case 1:
 		return lastMinorV1
+	case 2:
+		return lastMinorV2
 	}
 	return FormatMinor
 }
@@ -176,9 +210,12 @@ func lastMinor(major int) int {
 // schemaFor returns the DDL of format version major.minor (minor is
 // clamped to the last minor version of major this package knows).
 func schemaFor(major, minor int) []string {
-	base, minors := schemaV2, schemaV2Minor
-	if major == 1 {
+	base, minors := schemaV3, schemaV3Minor
+	switch major {
+	case 1:
 		base, minors = schemaV1, schemaV1Minor
+	case 2:
+		base, minors = schemaV2, schemaV2Minor
 	}
 	out := append([]string(nil), base...)
 	for m := 1; m <= minor && m < len(minors); m++ {

@@ -49,12 +49,17 @@ type Tx struct {
 	conn   *sql.Conn // the connection of tx, not checking foreign keys
 	tx     *sql.Tx
 	domain domainRow
-	seq    int64 // sequence number the commit entry will take; stored as links.created
+	seq    int64 // sequence number the commit entry will take; stored as the links' creation
 
 	// Single-link statements of Assign.
-	insCode, insIdx, insLink, byIdx *sql.Stmt
-	firstID                         int64 // id of the first link this transaction adds
-	nextID                          int64 // id of the next link it adds
+	insCode, insIdx *sql.Stmt
+	firstID         int64 // id of the first link this transaction adds
+	nextID          int64 // id of the next link it adds
+	// The last group of links written (see groups.go): a later link of
+	// the same group is added to it.
+	tail      groupTail
+	groupBuf  []byte      // groups being encoded (writeLinks)
+	groupArgs []groupSpan // and where each is in groupBuf
 
 	mu       sync.Mutex
 	done     bool
@@ -198,18 +203,21 @@ func (t *Tx) prepare() error {
 	if n != 1 {
 		return fmt.Errorf("%w: %q", ErrNoDomain, t.domain.info.Name)
 	}
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(max(id), 0) + 1 FROM links`).Scan(&t.firstID); err != nil {
-		return classify(err)
+	last, data, err := lastLinkID(t.ctx, t.tx)
+	if err != nil {
+		return err
 	}
-	t.nextID = t.firstID
+	t.firstID, t.nextID = last+1, last+1
+	t.tail = groupTail{gid: -1}
+	if last > 0 {
+		t.tail = groupTail{gid: groupOf(last), data: data}
+	}
 	for _, st := range []struct {
 		s   **sql.Stmt
 		sql string
 	}{
 		{&t.insCode, `INSERT OR IGNORE INTO link_codes (domain, code, link) VALUES (?, ?, ?)`},
 		{&t.insIdx, `INSERT INTO link_index (domain, idx, link) VALUES (?, ?, ?)`},
-		{&t.insLink, `INSERT INTO links (id, domain, code, kind, idx, sealed, state, created) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`},
-		{&t.byIdx, `SELECT l.code, l.state, l.id FROM link_index i JOIN links l ON l.id = abs(i.link) WHERE i.domain = ? AND i.idx = ?`},
 	} {
 		var err error
 		if *st.s, err = t.tx.PrepareContext(t.ctx, st.sql); err != nil {
@@ -356,8 +364,11 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 	if _, err := t.insIdx.ExecContext(t.ctx, t.domain.id, idx[:], id); err != nil {
 		return false, t.fail(err)
 	}
-	if _, err := t.insLink.ExecContext(t.ctx, id, t.domain.id, code, kind, idx[:], t.sealBuf, t.seq); err != nil {
-		return false, t.fail(err)
+	err = t.writeLinks(1, func(_ int, r *linkRec) {
+		*r = linkRec{id: id, domain: t.domain.id, state: LinkActive, created: t.seq, code: code, kind: kind, idx: idx[:], sealed: t.sealBuf}
+	})
+	if err != nil {
+		return false, err
 	}
 	t.newLinks++
 	t.remember(sk, code)
@@ -366,14 +377,11 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 
 // lookup returns the code, state and link id stored for idx.
 func (t *Tx) lookup(idx [idxLen]byte) (code, state string, id int64, found bool, err error) {
-	err = t.byIdx.QueryRowContext(t.ctx, t.domain.id, idx[:]).Scan(&code, &state, &id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", 0, false, nil
-	}
+	r, found, err := linkByMap(t.ctx, t.tx, t.domain.id, false, idx[:])
 	if err != nil {
 		return "", "", 0, false, t.fail(err)
 	}
-	return code, state, id, true, nil
+	return r.code, r.state, r.id, found, nil
 }
 
 // met counts link id as an identifier met that the vault held before the
@@ -597,7 +605,7 @@ func (t *Tx) Rollback() error {
 }
 
 func (t *Tx) close() {
-	for _, st := range []*sql.Stmt{t.insCode, t.insIdx, t.insLink, t.byIdx} {
+	for _, st := range []*sql.Stmt{t.insCode, t.insIdx} {
 		if st != nil {
 			st.Close()
 		}
@@ -640,12 +648,12 @@ func (v *Vault) Lookup(domain, kind, canonical string) (code string, found bool,
 	m.Write([]byte{0})
 	m.Write([]byte(canonical))
 	idx := m.Sum(nil)
-	err = v.db.QueryRow(`SELECT l.code FROM link_index i JOIN links l ON l.id = abs(i.link) WHERE i.domain = ? AND i.idx = ?`, d.id, idx).Scan(&code)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
+	ctx := context.Background()
+	tx, err := v.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return "", false, classify(err)
 	}
-	return code, true, nil
+	defer tx.Rollback()
+	r, found, err := linkByMap(ctx, tx, d.id, false, idx)
+	return r.code, found, err
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -127,14 +128,10 @@ func TestLinksAreSealedAndIndexed(t *testing.T) {
 		created    int64
 	}
 	var rows []row
-	rs, err := db.Query(`SELECT code, kind, idx, sealed, created FROM links ORDER BY code`)
-	require.NoError(t, err)
-	for rs.Next() {
-		var r row
-		require.NoError(t, rs.Scan(&r.code, &r.kind, &r.idx, &r.seal, &r.created))
-		rows = append(rows, r)
+	for _, l := range rawLinks(t, db) {
+		rows = append(rows, row{l.code, l.kind, l.idx, l.sealed, l.created})
 	}
-	require.NoError(t, rs.Err())
+	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.code, b.code) })
 	require.Len(t, rows, len(ids))
 	in, err := v.Info()
 	require.NoError(t, err)
@@ -218,7 +215,15 @@ func TestWithdrawnLinksRefuse(t *testing.T) {
 	}
 	// Simulate an issue #4 tombstone.
 	db := rawDB(t, path)
-	mustExec(t, db, `UPDATE links SET state = 'withdrawn', sealed = NULL`)
+	for _, code := range []string{"X7"} {
+		for _, r := range rawLinks(t, db) {
+			if r.code == code {
+				require.NoError(t, updateLinks(t.Context(), db, []int64{r.id}, func(r *linkRec) {
+					r.state, r.sealed, r.changed = LinkWithdrawn, nil, 1
+				}))
+			}
+		}
+	}
 	mustExec(t, db, `UPDATE link_index SET link = -link`)
 
 	// Link writes in batches and finds the withdrawn link (which Withdraw

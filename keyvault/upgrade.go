@@ -14,7 +14,7 @@ import (
 // version is lower refuses to open the vault ([VersionError]).
 const writerMinor = 0
 
-// upgrade brings a vault of an older format version (1.0, 1.1) up to
+// upgrade brings a vault of an older format version (1.0, 1.1, 2.0) up to
 // FormatVersion.FormatMinor, inside the unlock transaction q (so it
 // happens only with a key, and together with a log entry). It re-reads the
 // version because another process may have upgraded the file since the
@@ -41,10 +41,20 @@ func upgrade(ctx context.Context, q queryer, k *keys, vaultID []byte, actor stri
 		}
 		steps = append(steps, relinkV2()...)
 	}
-	steps = append(steps,
-		fmt.Sprintf(`INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_minor', %d)`, writerMinor),
-		fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'format_minor'`, FormatMinor))
 	for _, stmt := range steps {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if err := groupLinksV3(ctx, q); err != nil {
+		return err
+	}
+	for _, stmt := range []string{
+		fmt.Sprintf(`PRAGMA user_version = %d`, FormatVersion),
+		fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'format_version'`, FormatVersion),
+		fmt.Sprintf(`INSERT OR REPLACE INTO meta (key, value) VALUES ('writer_minor', %d)`, writerMinor),
+		fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'format_minor'`, FormatMinor),
+	} {
 		if _, err := q.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
@@ -78,9 +88,57 @@ func relinkV2() []string {
 		`INSERT INTO link_index (domain, idx, link)
 			SELECT domain, idx, CASE state WHEN 'withdrawn' THEN -id ELSE id END FROM links ORDER BY domain, idx`,
 		`DROP TABLE links_v1`,
-		fmt.Sprintf(`PRAGMA user_version = %d`, FormatVersion),
-		fmt.Sprintf(`UPDATE meta SET value = %d WHERE key = 'format_version'`, FormatVersion),
 	)
+}
+
+// groupLinksV3 turns format 2's links table into format 3's link_groups,
+// keeping every link's id (the maps stay as they are): it reads the rows
+// in id order and writes each group once.
+func groupLinksV3(ctx context.Context, q queryer) error {
+	if _, err := q.ExecContext(ctx, schemaV3[3]); err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, domain, code, kind, idx, sealed, state, created, COALESCE(changed, 0) FROM links ORDER BY id`)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	var data []byte
+	gid := int64(-1)
+	write := func() error {
+		if gid < 0 {
+			return nil
+		}
+		_, err := q.ExecContext(ctx, `INSERT INTO link_groups (id, data) VALUES (?, ?)`, gid, data)
+		return err
+	}
+	for rows.Next() {
+		var r linkRec
+		if err := rows.Scan(&r.id, &r.domain, &r.code, &r.kind, &r.idx, &r.sealed, &r.state, &r.created, &r.changed); err != nil {
+			return classify(err)
+		}
+		if r.id <= 0 || r.domain <= 0 || r.created <= 0 || !validCode(r.code) || !validKind(r.kind) || len(r.idx) != idxLen ||
+			(r.state != LinkActive && r.state != LinkWithdrawn) || len(r.sealed) > maxSealedLen ||
+			(r.state == LinkActive) != (len(r.sealed) > 0) || (r.state == LinkWithdrawn) != (r.changed > 0) {
+			return corruptf("link %d is malformed", r.id)
+		}
+		if g := groupOf(r.id); g != gid {
+			if err := write(); err != nil {
+				return err
+			}
+			gid, data = g, data[:0]
+		}
+		data = appendEntry(data, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return classify(err)
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	rows.Close()
+	_, err = q.ExecContext(ctx, `DROP TABLE links`)
+	return err
 }
 
 var _ queryer = (*sql.Tx)(nil)

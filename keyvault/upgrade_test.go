@@ -44,7 +44,7 @@ func checkUpgraded(t *testing.T, v *Vault, from string) *VerifyReport {
 	n := len(es)
 	assert.Equal(t, "upgrade", es[n-2].Action)
 	assert.Equal(t, from, es[n-2].Details["from"])
-	assert.Equal(t, "2.0", es[n-2].Details["to"])
+	assert.Equal(t, "3.0", es[n-2].Details["to"])
 	assert.Equal(t, "unlock", es[n-1].Action)
 	rep, err := v.Verify(t.Context(), VerifyOptions{})
 	require.NoError(t, err)
@@ -143,7 +143,7 @@ func TestWriterMinor(t *testing.T) {
 	var ve *VersionError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, 7, ve.WriterMinor)
-	assert.Contains(t, err.Error(), "2.7 needs a newer program")
+	assert.Contains(t, err.Error(), "3.7 needs a newer program")
 }
 
 func TestCalibrate(t *testing.T) {

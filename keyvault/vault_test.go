@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -220,7 +221,7 @@ func TestOpenDamagedVault(t *testing.T) {
 		damage string
 		err    error
 	}{
-		{"newer major version", `PRAGMA user_version = 3`, ErrUnsupportedVersion},
+		{"newer major version", fmt.Sprintf(`PRAGMA user_version = %d`, FormatVersion+1), ErrUnsupportedVersion},
 		{"meta version differs", `UPDATE meta SET value = 7 WHERE key = 'format_version'`, ErrCorrupt},
 		{"kdf memory above 4 GiB", `UPDATE slots SET kdf_memory = 4194305`, ErrCorrupt},
 		{"kdf time above 64", `UPDATE slots SET kdf_time = 65`, ErrCorrupt},
@@ -250,7 +251,7 @@ func TestOpenDamagedVault(t *testing.T) {
 			if tt.err == ErrUnsupportedVersion {
 				var ve *VersionError
 				require.ErrorAs(t, err, &ve)
-				assert.Equal(t, 3, ve.Found)
+				assert.Equal(t, FormatVersion+1, ve.Found)
 			}
 			assert.Less(t, time.Since(start), 10*time.Second)
 		})

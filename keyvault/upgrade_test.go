@@ -226,3 +226,53 @@ func TestNewerMinorWithExtraTable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, FormatMinor+1, in.FormatMinor, "never downgraded")
 }
+
+// testdata/v2.0.vault was written by the format 2.0 code (commit d932091,
+// 4 KiB pages to keep it small) with testPass and the test KDF: the default
+// domain with 70 links (synthNID(1..70) -> testCode('K', 1..70)), so two
+// groups once upgraded; a random domain "survey" with two
+// (synthNID(1..2) -> testCode('R', 1..2)); and synthNID(2) withdrawn.
+func fixture20(t *testing.T) string { return fixture(t, "v2.0.vault") }
+
+// A 2.0 vault upgrades to 3.0 keeping every link's id, code, identifier
+// and state; runs go on where its ids ended.
+func TestUpgradeFrom20(t *testing.T) {
+	path := fixture20(t)
+	v, err := Open(path, testPass, "tester")
+	require.NoError(t, err)
+	defer v.Close()
+	rep := checkUpgraded(t, v, "2.0")
+	assert.Equal(t, map[string]int{LinkActive: 70, LinkWithdrawn: 2}, rep.Links)
+	assert.Equal(t, 1, rep.Tombstones)
+	links := rawLinks(t, rawDB(t, path))
+	require.Len(t, links, 72)
+	for i, r := range links {
+		assert.Equal(t, int64(i+1), r.id, "ids kept")
+	}
+	for _, i := range []int{1, 3, 64, 70} {
+		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
+		require.NoError(t, err)
+		require.True(t, found)
+		assert.Equal(t, testCode('K', i), code)
+	}
+	refs, err := v.FindCode(testCode('R', 1))
+	require.NoError(t, err)
+	require.Len(t, refs, 2)
+	assert.Equal(t, synthNID(1), refs[0].Identifier)
+	codes, err := v.WithdrawnCodes("")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{testCode('K', 2), testCode('R', 2)}, codes)
+
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	for _, i := range []int{1, 70, 71} {
+		require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
+	}
+	require.ErrorIs(t, tx.Link("nid", synthNID(2), testCode('K', 2)), ErrWithdrawn)
+	n, e := tx.Counts()
+	assert.Equal(t, [2]int{1, 2}, [2]int{n, e})
+	commit(t, tx)
+	_, err = v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+	assert.Greater(t, rawLink(t, rawDB(t, path), testCode('K', 71)).id, int64(72))
+}

@@ -185,6 +185,61 @@ func (g *groupReader) next(r *linkRec) (bool, error) {
 	return true, nil
 }
 
+// skip passes over the next entry, checking only that it is there and in
+// order, and returns its slot.
+func (g *groupReader) skip() (int, error) {
+	head, err := g.bytes(2, "an entry")
+	if err != nil {
+		return 0, err
+	}
+	slot := int(head[0])
+	if slot > slotMask || slot <= g.last {
+		return 0, g.bad("its entries are out of order")
+	}
+	g.last = slot
+	for range 3 {
+		if _, err := g.uvarint("a number"); err != nil {
+			return 0, err
+		}
+	}
+	for range 2 {
+		n, err := g.bytes(1, "a length")
+		if err != nil {
+			return 0, err
+		}
+		if _, err := g.bytes(int(n[0]), "a code or kind"); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := g.bytes(idxLen, "a keyed index"); err != nil {
+		return 0, err
+	}
+	sl, err := g.uvarint("a sealed identifier")
+	if err != nil {
+		return 0, err
+	}
+	if sl > maxSealedLen {
+		return 0, g.bad("an oversized sealed identifier")
+	}
+	_, err = g.bytes(int(sl), "a sealed identifier")
+	return slot, err
+}
+
+// find decodes the entry of link id into r, passing over the entries
+// before it without decoding them, and reports whether it is there.
+func (g *groupReader) find(id int64, r *linkRec) (bool, error) {
+	want := int(id & slotMask)
+	for len(g.data) > 0 && int(g.data[0]) < want {
+		if _, err := g.skip(); err != nil {
+			return false, err
+		}
+	}
+	if len(g.data) == 0 || int(g.data[0]) != want {
+		return false, nil
+	}
+	return g.next(r)
+}
+
 // eachInGroup calls fn for every link of group gid (data as stored).
 func eachInGroup(gid int64, data []byte, fn func(r *linkRec) error) error {
 	g := newGroupReader(gid, data)
@@ -200,9 +255,6 @@ func eachInGroup(gid int64, data []byte, fn func(r *linkRec) error) error {
 	}
 }
 
-// errStop ends a walk early without an error.
-var errStop = errors.New("stop")
-
 // readLink returns link id, or ok false if there is no such link. The
 // returned record's byte slices are its own.
 func readLink(ctx context.Context, q queryer, id int64) (r linkRec, ok bool, err error) {
@@ -214,17 +266,9 @@ func readLink(ctx context.Context, q queryer, id int64) (r linkRec, ok bool, err
 	if err != nil {
 		return r, false, classify(err)
 	}
-	err = eachInGroup(groupOf(id), data, func(x *linkRec) error {
-		if x.id == id {
-			r, ok = *x, true
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && err != errStop {
-		return r, false, err
-	}
-	return r, ok, nil
+	g := newGroupReader(groupOf(id), data)
+	ok, err = g.find(id, &r)
+	return r, ok, err
 }
 
 // eachLink calls fn for every link of the vault in id order. The record

@@ -51,6 +51,32 @@ func TestGroupRoundTrip(t *testing.T) {
 	}
 }
 
+// find decodes exactly the entry asked for, and nothing for an id the
+// group lacks (before, between and after its entries).
+func TestGroupFind(t *testing.T) {
+	rs := sampleRecs(3)
+	data := encodeRecs(rs)
+	byID := map[int64]linkRec{}
+	for _, r := range rs {
+		byID[r.id] = r
+	}
+	for slot := range int64(groupSlots) {
+		id := 3<<groupShift | slot
+		g := newGroupReader(3, data)
+		var r linkRec
+		ok, err := g.find(id, &r)
+		require.NoError(t, err)
+		want, has := byID[id]
+		require.Equal(t, has, ok, "slot %d", slot)
+		if has {
+			assert.Equal(t, want, r)
+		}
+	}
+	g := newGroupReader(3, data[:len(data)-3])
+	_, err := g.find(3<<groupShift|63, &linkRec{})
+	require.ErrorIs(t, err, ErrCorrupt)
+}
+
 // Every malformed group is ErrCorrupt naming the group, never a panic.
 func TestGroupMalformed(t *testing.T) {
 	good := encodeRecs(sampleRecs(1))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -64,6 +65,23 @@ func TestFindPersonAndCode(t *testing.T) {
 	in, err := v.Info()
 	require.NoError(t, err)
 	assert.Equal(t, "pseudonymize", in.LogLastAction)
+}
+
+// A withdrawn link's ciphertext is erased from the vault file itself, not
+// only from its group: the group is rewritten and secure_delete zeroes the
+// old row's space. The other links of the group keep theirs.
+func TestWithdrawErasesTheCiphertext(t *testing.T) {
+	v, path := withdrawalVault(t)
+	db := rawDB(t, path)
+	gone, kept := rawLink(t, db, "K1").sealed, rawLink(t, db, "K2").sealed
+	db.Close()
+	_, err := v.Withdraw(t.Context(), []Person{{"nid", synthNID(1)}}, Entry{Purpose: "request"})
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(b, gone), "the withdrawn link's ciphertext is still in the file")
+	assert.True(t, bytes.Contains(b, kept), "another link's ciphertext is in the file")
 }
 
 func TestWithdraw(t *testing.T) {

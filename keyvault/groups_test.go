@@ -196,10 +196,7 @@ func TestGroupsAcrossRuns(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{LinkActive: 201}, rep.Links)
 	for i := range 131 {
-		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
-		require.NoError(t, err)
-		require.True(t, found)
-		assert.Equal(t, testCode('K', i), code)
+		assertCodes(t, v, DefaultDomain, 'K', i)
 	}
 	refs, err := v.FindCode(testCode('R', 69))
 	require.NoError(t, err)

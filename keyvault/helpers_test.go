@@ -131,3 +131,15 @@ func editLink(tb testing.TB, db *sql.DB, code string, change func(r *linkRec)) {
 		tb.Fatal(err)
 	}
 }
+
+// assertCodes checks that Lookup finds synthNID(i) linked to
+// testCode(prefix, i) in domain, for each i.
+func assertCodes(t *testing.T, v *Vault, domain string, prefix byte, ids ...int) {
+	t.Helper()
+	for _, i := range ids {
+		code, found, err := v.Lookup(domain, "nid", synthNID(i))
+		if err != nil || !found || code != testCode(prefix, i) {
+			t.Fatalf("person %d in %s: code %q, found %v, err %v; want %s", i, domain, code, found, err, testCode(prefix, i))
+		}
+	}
+}

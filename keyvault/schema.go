@@ -96,11 +96,7 @@ var schemaV2 = []string{
 	created INTEGER NOT NULL,
 	changed INTEGER
 )`,
-	ddlLinkCodes,
-	ddlLinkIndex,
-	ddlLog,
-	ddlFailedUnlocks,
-	ddlWithdrawn,
+	ddlLinkCodes, ddlLinkIndex, ddlLog, ddlFailedUnlocks, ddlWithdrawn,
 }
 
 // schemaV2Minor[m] is the DDL that minor version m added to version 2.
@@ -118,11 +114,7 @@ var schemaV3 = []string{
 	id   INTEGER PRIMARY KEY,
 	data BLOB NOT NULL
 )`,
-	ddlLinkCodes,
-	ddlLinkIndex,
-	ddlLog,
-	ddlFailedUnlocks,
-	ddlWithdrawn,
+	ddlLinkCodes, ddlLinkIndex, ddlLog, ddlFailedUnlocks, ddlWithdrawn,
 }
 
 // schemaV3Minor[m] is the DDL that minor version m adds to version 3.

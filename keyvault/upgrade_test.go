@@ -100,12 +100,7 @@ func TestUpgradeFrom11(t *testing.T) {
 	rep := checkUpgraded(t, v, "1.1")
 	assert.Equal(t, map[string]int{LinkActive: 5, LinkWithdrawn: 2}, rep.Links)
 	assert.Equal(t, 1, rep.Tombstones)
-	for i := 1; i <= 5; i++ {
-		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
-		require.NoError(t, err)
-		require.True(t, found)
-		assert.Equal(t, testCode('K', i), code)
-	}
+	assertCodes(t, v, DefaultDomain, 'K', 1, 2, 3, 4, 5)
 	refs, err := v.FindCode(testCode('R', 1))
 	require.NoError(t, err)
 	require.Len(t, refs, 2, "both domains of the person")
@@ -238,10 +233,23 @@ func fixture20(t *testing.T) string { return fixture(t, "v2.0.vault") }
 // and state; runs go on where its ids ended.
 func TestUpgradeFrom20(t *testing.T) {
 	path := fixture20(t)
+	// Read without a key: still 2.0, its links counted from its table.
+	in, err := Inspect(path)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{2, 0}, [2]int{in.FormatVersion, in.FormatMinor})
+	require.Len(t, in.Domains, 2)
+	assert.Equal(t, map[string]int{LinkActive: 69, LinkWithdrawn: 1}, in.Domains[0].Links)
+	assert.Equal(t, map[string]int{LinkActive: 1, LinkWithdrawn: 1}, in.Domains[1].Links)
+
 	v, err := Open(path, testPass, "tester")
 	require.NoError(t, err)
 	defer v.Close()
 	rep := checkUpgraded(t, v, "2.0")
+	// The same counts, now from the keyed-index map.
+	in, err = v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 69, LinkWithdrawn: 1}, in.Domains[0].Links)
+	assert.Equal(t, map[string]int{LinkActive: 1, LinkWithdrawn: 1}, in.Domains[1].Links)
 	assert.Equal(t, map[string]int{LinkActive: 70, LinkWithdrawn: 2}, rep.Links)
 	assert.Equal(t, 1, rep.Tombstones)
 	links := rawLinks(t, rawDB(t, path))
@@ -249,12 +257,7 @@ func TestUpgradeFrom20(t *testing.T) {
 	for i, r := range links {
 		assert.Equal(t, int64(i+1), r.id, "ids kept")
 	}
-	for _, i := range []int{1, 3, 64, 70} {
-		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
-		require.NoError(t, err)
-		require.True(t, found)
-		assert.Equal(t, testCode('K', i), code)
-	}
+	assertCodes(t, v, DefaultDomain, 'K', 1, 3, 64, 70)
 	refs, err := v.FindCode(testCode('R', 1))
 	require.NoError(t, err)
 	require.Len(t, refs, 2)

@@ -3,6 +3,7 @@ package keyvault
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -203,4 +204,30 @@ func TestGroupsAcrossRuns(t *testing.T) {
 	require.Len(t, refs, 2)
 	assert.Equal(t, synthNID(69), refs[0].Identifier)
 	assert.Equal(t, synthNID(69), refs[1].Identifier)
+}
+
+// The longest identifier a link may have fits a group entry and reads back,
+// in a batch and through Assign; one byte more is refused before anything
+// is sealed.
+func TestLongestIdentifier(t *testing.T) {
+	v, _ := newVault(t)
+	require.NoError(t, v.AddDomain("survey", SchemeRandom))
+	long := strings.Repeat("x", maxCanonicalLen)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	require.NoError(t, tx.Link("text", long, "KLONG"))
+	require.ErrorIs(t, tx.Link("text", long+"x", "KLONGER"), ErrInvalid)
+	commit(t, tx)
+	tx, err = v.Begin(t.Context(), "survey")
+	require.NoError(t, err)
+	_, err = tx.Assign("text", long, "RLONG")
+	require.NoError(t, err)
+	commit(t, tx)
+	refs, err := v.FindCode("KLONG")
+	require.NoError(t, err)
+	require.Len(t, refs, 2)
+	assert.Equal(t, long, refs[0].Identifier)
+	assert.Equal(t, long, refs[1].Identifier)
+	_, err = v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
 }

@@ -107,14 +107,22 @@ func TestUpgradeFrom11(t *testing.T) {
 	assert.Equal(t, synthNID(1), refs[0].Identifier)
 
 	// A re-run, a new person and the withdrawn one.
+	rerunAfterUpgrade(t, v, []int{1, 3, 4, 5}, 6)
+}
+
+// rerunAfterUpgrade runs the default domain again on an upgraded vault
+// whose person 2 is withdrawn: the persons stored count as existing,
+// person fresh is new, person 2 is refused, and the vault verifies.
+func rerunAfterUpgrade(t *testing.T, v *Vault, stored []int, fresh int) {
+	t.Helper()
 	tx, err := v.Begin(t.Context(), DefaultDomain)
 	require.NoError(t, err)
-	for _, i := range []int{1, 3, 4, 5, 6} {
+	for _, i := range append(stored, fresh) {
 		require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
 	}
 	require.ErrorIs(t, tx.Link("nid", synthNID(2), testCode('K', 2)), ErrWithdrawn)
 	n, e := tx.Counts()
-	assert.Equal(t, [2]int{1, 4}, [2]int{n, e})
+	assert.Equal(t, [2]int{1, len(stored)}, [2]int{n, e})
 	commit(t, tx)
 	_, err = v.Verify(t.Context(), VerifyOptions{})
 	require.NoError(t, err)
@@ -266,16 +274,6 @@ func TestUpgradeFrom20(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{testCode('K', 2), testCode('R', 2)}, codes)
 
-	tx, err := v.Begin(t.Context(), DefaultDomain)
-	require.NoError(t, err)
-	for _, i := range []int{1, 70, 71} {
-		require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
-	}
-	require.ErrorIs(t, tx.Link("nid", synthNID(2), testCode('K', 2)), ErrWithdrawn)
-	n, e := tx.Counts()
-	assert.Equal(t, [2]int{1, 2}, [2]int{n, e})
-	commit(t, tx)
-	_, err = v.Verify(t.Context(), VerifyOptions{})
-	require.NoError(t, err)
+	rerunAfterUpgrade(t, v, []int{1, 70}, 71)
 	assert.Greater(t, rawLink(t, rawDB(t, path), testCode('K', 71)).id, int64(72))
 }

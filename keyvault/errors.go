@@ -147,6 +147,15 @@ func (e *LogTamperedError) Error() string {
 // Is reports whether target is [ErrLogTampered].
 func (e *LogTamperedError) Is(target error) bool { return target == ErrLogTampered }
 
+// typedErrors are the package's error classes; classify leaves an error
+// that already is one of them as it is.
+var typedErrors = []error{
+	ErrNotVault, ErrUnsupportedVersion, ErrCorrupt, ErrWrongPassphrase, ErrLogTampered,
+	ErrNoDomain, ErrDomainExists, ErrWrongScheme, ErrCodeTaken, ErrConflict, ErrWithdrawn,
+	ErrBusy, ErrClosed, ErrTxDone, ErrInvalid, ErrNotFound, ErrLastHolder, ErrNoSlot,
+	ErrPurposeRequired, ErrDestroyed, ErrNotDestroyed, ErrLooksLikeIdentifier,
+}
+
 func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
 }

@@ -166,7 +166,25 @@ type VerifyReport struct {
 // integrityCheck runs SQLite's full integrity check and the foreign-key
 // check.
 func integrityCheck(ctx context.Context, q queryer) error {
-	rows, err := q.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err := sqliteCheck(ctx, q, "integrity_check", "SQLite integrity check"); err != nil {
+		return err
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&n); err != nil {
+		return classify(err)
+	}
+	if n > 0 {
+		return corruptf("%d rows refer to a missing domain", n)
+	}
+	return nil
+}
+
+// sqliteCheck runs one of SQLite's check pragmas (integrity_check or
+// quick_check, with their optional table argument) and turns what it
+// reports into ErrCorrupt. Its messages name pages, cells and rowids, never
+// a stored value.
+func sqliteCheck(ctx context.Context, q queryer, pragma, what string) error {
+	rows, err := q.QueryContext(ctx, `PRAGMA `+pragma)
 	if err != nil {
 		return classify(err)
 	}
@@ -187,14 +205,7 @@ func integrityCheck(ctx context.Context, q queryer) error {
 		if len(msgs) > 5 {
 			msgs = append(msgs[:5], "...")
 		}
-		return corruptf("SQLite integrity check: %s", strings.Join(msgs, "; "))
-	}
-	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&n); err != nil {
-		return classify(err)
-	}
-	if n > 0 {
-		return corruptf("%d rows refer to a missing domain", n)
+		return corruptf("%s: %s", what, strings.Join(msgs, "; "))
 	}
 	return nil
 }

@@ -278,11 +278,11 @@ func appendRow(ctx context.Context, q queryer, k *keys, vaultID []byte, r *logRo
 	r.hash = r.computeHash()
 	if _, err := q.ExecContext(ctx, `INSERT INTO log (`+logColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		r.seq, r.time, r.osUser, r.host, r.actor, r.action, r.purpose, r.details, r.toolVersion, r.prevHash, r.hash); err != nil {
-		return err
+		return classify(err)
 	}
 	_, err = q.ExecContext(ctx, `INSERT OR REPLACE INTO meta (key, value) VALUES ('log_head_mac', ?)`,
 		headMAC(k.logMAC, vaultID, r.seq, r.hash))
-	return err
+	return classify(err)
 }
 
 // walkChain recomputes the whole chain from the genesis value: seq without

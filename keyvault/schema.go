@@ -399,10 +399,13 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotVault) || errors.Is(err, ErrUnsupportedVersion) ||
-		errors.Is(err, ErrLogTampered) || errors.Is(err, ErrBusy) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	for _, typed := range typedErrors {
+		if errors.Is(err, typed) {
+			return err
+		}
 	}
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:

@@ -19,8 +19,13 @@ const writerMinor = 0
 // happens only with a key, and together with a log entry). It re-reads the
 // version because another process may have upgraded the file since the
 // header was read. Existing links, the secret, the slots and the log chain
-// are kept.
+// are kept. Every error is typed: a damaged old vault that fails a step
+// is [ErrCorrupt] (classify).
 func upgrade(ctx context.Context, q queryer, k *keys, vaultID []byte, actor string) error {
+	return classify(upgradeSteps(ctx, q, k, vaultID, actor))
+}
+
+func upgradeSteps(ctx context.Context, q queryer, k *keys, vaultID []byte, actor string) error {
 	var major, minor int64
 	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'format_version'`).Scan(&major); err != nil {
 		return classify(err)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -293,6 +294,27 @@ func OpenWith(ctx context.Context, path string, c Credentials, actor string) (*V
 	return v, nil
 }
 
+// checkFileFormat checks the SQLite header's file format numbers (bytes 18
+// and 19): a vault is written with 1 (rollback journal); 2 (WAL) is
+// refused later with the journal mode. A larger write number makes SQLite
+// open the file read-only, which would surface as a baffling "readonly
+// database" error in the middle of the unlock.
+func checkFileFormat(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("keyvault: %w", err)
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return corruptf("short file header")
+	}
+	if h[18] < 1 || h[18] > 2 || h[19] < 1 || h[19] > 2 {
+		return corruptf("SQLite file format numbers %d and %d (a vault has 1 and 1)", h[18], h[19])
+	}
+	return nil
+}
+
 // readHeader checks application id, format version and schema, and reads
 // the vault id.
 func (v *Vault) readHeader(ctx context.Context, q queryer) error {
@@ -302,6 +324,9 @@ func (v *Vault) readHeader(ctx context.Context, q queryer) error {
 	}
 	if appID != ApplicationID {
 		return ErrNotVault
+	}
+	if err := checkFileFormat(v.path); err != nil {
+		return err
 	}
 	if err := q.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&userVersion); err != nil {
 		return classify(err)
@@ -445,6 +470,15 @@ func (v *Vault) unlock(ctx context.Context, c Credentials) error {
 	}
 	k := newKeys(secret)
 	err = v.writeKeys(ctx, k, func(tx *sql.Tx) error {
+		// The unlock writes to these tables (and every later write
+		// appends to the log): writing into a damaged B-tree can lose
+		// rows that were still readable, so their structure is checked
+		// first. They are small; the link tables are left to Verify.
+		for _, t := range []string{"log", "meta", "failed_unlocks"} {
+			if err := sqliteCheck(ctx, tx, "quick_check("+t+")", "table "+t); err != nil {
+				return err
+			}
+		}
 		if err := verifyChain(ctx, tx, k, v.vaultID); err != nil {
 			return err
 		}
@@ -467,7 +501,9 @@ func (v *Vault) unlock(ctx context.Context, c Credentials) error {
 	})
 	if err != nil {
 		k.wipe()
-		return fmt.Errorf("keyvault: open %s: %w", v.path, err)
+		// classify: a damaged file that fails any step of the unlock
+		// transaction is ErrCorrupt, not a bare SQLite error.
+		return fmt.Errorf("keyvault: open %s: %w", v.path, classify(err))
 	}
 	v.k = k
 	v.slot = used.info()

@@ -258,6 +258,42 @@ func TestOpenDamagedVault(t *testing.T) {
 	}
 }
 
+// TestOpenDamagedHeader damages the SQLite file header itself: the open
+// fails with ErrCorrupt (not a bare SQLite error) and leaves the file as it
+// was.
+func TestOpenDamagedHeader(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset int
+		value  byte
+		err    error
+	}{
+		// A read format above 2 lets SQLite read the file but not
+		// write it: without the check, the unlock failed half-way
+		// with "attempt to write a readonly database".
+		{"read format 58", 18, 58, ErrCorrupt},
+		{"read format 3", 18, 3, ErrCorrupt},
+		{"read format 0", 18, 0, ErrCorrupt},
+		{"write format 3", 19, 3, ErrNotVault}, // SQLite: "file is not a database"
+		{"write format 0", 19, 0, ErrCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, path := newVault(t)
+			v.Close()
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			b[tt.offset] = tt.value
+			require.NoError(t, os.WriteFile(path, b, 0o600))
+			_, err = Open(path, testPass, "")
+			require.ErrorIs(t, err, tt.err)
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, b, after, "a failed open changed the file")
+		})
+	}
+}
+
 func TestKeyHierarchy(t *testing.T) {
 	v, path := newVault(t)
 	secret := bytes.Clone(v.k.secret)

@@ -47,6 +47,12 @@ func NewParquetReader(r parquet.ReaderAtSeeker, batchRows int, mem memory.Alloca
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
+	if v := pf.MetaData().KeyValueMetadata().FindValue(arrowSchemaKey); v != nil {
+		if err := checkArrowSchema(*v); err != nil {
+			pf.Close()
+			return nil, fmt.Errorf("%w: its stored Arrow schema (%s) is malformed: %v", ErrNotParquet, arrowSchemaKey, err)
+		}
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, mem)
 	if err != nil {
 		pf.Close()

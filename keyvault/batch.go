@@ -163,11 +163,20 @@ func (t *Tx) flush() error {
 	if err := t.wait(); err != nil {
 		return err
 	}
-	if len(t.pend) == 0 {
-		return nil
+	if len(t.pend) > 0 {
+		t.startWrite()
+		if err := t.wait(); err != nil {
+			return err
+		}
 	}
-	t.startWrite()
-	return t.wait()
+	if t.bulk {
+		// Whoever flushes is about to read the maps.
+		if err := t.endBulk(); err != nil {
+			t.err = err
+			return err
+		}
+	}
+	return nil
 }
 
 // writePending inserts the queued links, or verifies them where the vault
@@ -186,6 +195,14 @@ func (t *Tx) flush() error {
 // ps comes sorted by idx, and byCode gives the positions of its links in
 // code order (sortBatch).
 func (t *Tx) writePending(ps []pendingLink, arena []byte, byCode []int32) error {
+	if t.bulk {
+		return t.spillBatch(ps, arena, byCode)
+	}
+	return t.writeBatch(ps, arena, byCode)
+}
+
+// writeBatch is writePending outside a bulk run.
+func (t *Tx) writeBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 	probeFirst, err := t.probeFirst(ps)
 	if err != nil {
 		return err

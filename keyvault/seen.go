@@ -135,9 +135,9 @@ func (s *seenSet) grow() {
 		for i, k0 := range &ob.k0 {
 			// In a table twice the size and at most half full, both
 			// sets being full is all but impossible; such an entry
-			// would be lost, which only costs a later look-up.
-			if k0 != 0 {
-				s.insert(k0, ob.kc[i])
+			// is evicted like any other (a later look-up finds it).
+			if k0 != 0 && !s.insert(k0, ob.kc[i]) {
+				s.forget(k0)
 			}
 		}
 	}

@@ -91,11 +91,16 @@ type Tx struct {
 	codeBuf     []pendingLink                 // writePending's inserted links in code order
 	stmts       [nStmtKinds]map[int]*sql.Stmt // multi-row statements by kind and number of rows
 	skipped     bool                          // the last INSERT into link_index skipped rows (see insertIndex)
-	probeBuf    []mapRow
-	linkBuf     []int64       // link ids of inserted rows
-	repeatBuf   []pendingLink // settleRepeats' links that may be repeats
-	posBuf      []int32       // and their positions in the batch
-	args        []any
+	// A run into a domain with empty maps defers them (spill.go).
+	bulk       bool
+	spill      *mapSpill
+	deferred   []pendingLink // repeats a bulk run set aside
+	deferArena []byte        // and their sealed identifiers
+	probeBuf   []mapRow
+	linkBuf    []int64       // link ids of inserted rows
+	repeatBuf  []pendingLink // settleRepeats' links that may be repeats
+	posBuf     []int32       // and their positions in the batch
+	args       []any
 }
 
 // pendingLink is a link queued by Tx.Link and not yet written.
@@ -223,6 +228,14 @@ func (t *Tx) prepare() error {
 		if *st.s, err = t.tx.PrepareContext(t.ctx, st.sql); err != nil {
 			return classify(err)
 		}
+	}
+	if bulkMaps {
+		var one int
+		err := t.tx.QueryRowContext(t.ctx, `SELECT 1 FROM link_index WHERE domain = ? LIMIT 1`, t.domain.id).Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return classify(err)
+		}
+		t.bulk = errors.Is(err, sql.ErrNoRows)
 	}
 	// Withdrawal tombstones are few: hold them in memory, so that a
 	// withdrawn person is refused in every domain, also where they have no
@@ -615,6 +628,10 @@ func (t *Tx) close() {
 			st.Close()
 		}
 	}
+	t.spill.close()
+	t.spill = nil
+	clear(t.deferArena)
+	t.deferred, t.deferArena = nil, nil
 	clear(t.arena)
 	t.pend = nil
 	t.seen = seenSet{}

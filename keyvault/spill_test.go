@@ -1,0 +1,244 @@
+package keyvault
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"os"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// domainState is what a run left in one domain: its links and both maps,
+// each map entry with the code of the link it points to. (Link ids may
+// differ: a bulk run writes the repeats it set aside last.)
+type domainState struct {
+	links []string // code, kind, idx, state
+	index []string // idx -> code of the link
+	codes []string // code -> code of the link
+}
+
+func readDomainState(t *testing.T, db *sql.DB, domain string) domainState {
+	t.Helper()
+	var id int64
+	require.NoError(t, db.QueryRow(`SELECT id FROM domains WHERE name = ?`, domain).Scan(&id))
+	var s domainState
+	code := map[int64]string{}
+	for _, r := range rawLinks(t, db) {
+		if r.domain == id {
+			s.links = append(s.links, fmt.Sprintf("%s %s %x %s", r.code, r.kind, r.idx, r.state))
+			code[r.id] = r.code
+		}
+	}
+	for _, m := range []struct {
+		q   string
+		out *[]string
+	}{
+		{`SELECT hex(idx), link FROM link_index WHERE domain = ? ORDER BY idx`, &s.index},
+		{`SELECT code, link FROM link_codes WHERE domain = ? ORDER BY code`, &s.codes},
+	} {
+		rows, err := db.Query(m.q, id)
+		require.NoError(t, err)
+		for rows.Next() {
+			var k string
+			var l int64
+			require.NoError(t, rows.Scan(&k, &l))
+			c, ok := code[l]
+			require.True(t, ok, "map entry to a link %d not in the domain", l)
+			*m.out = append(*m.out, k+" "+c)
+		}
+		require.NoError(t, rows.Err())
+	}
+	slices.Sort(s.links)
+	return s
+}
+
+// TestBulkMatchesBatches runs the same links into two empty domains of one
+// vault, once with deferred maps and once without, and compares what is
+// stored: the same links with the same ids, the same map entries, the
+// same counts. Small batches and a small seen-set make the runs cross
+// batches, drop twins and meet repeats whose seen entry was evicted
+// (which ends the bulk run half-way).
+func TestBulkMatchesBatches(t *testing.T) {
+	tests := []struct {
+		name            string
+		batch, seen     int
+		links, distinct int
+		deferCap        int  // maxDeferred
+		bulkAtEnd       bool // still a bulk run before Commit
+	}{
+		{"one partial batch", 64, 1 << 12, 10, 10, 100, true},
+		{"many batches, no repeats", 16, 1 << 12, 200, 200, 100, true},
+		{"repeats the seen-set holds", 16, 1 << 12, 300, 90, 100, true},
+		{"repeats of evicted identifiers, set aside", 16, 64, 600, 250, 10000, true},
+		{"more repeats than a bulk run holds: spilled", 16, 64, 3000, 900, 32, true},
+		{"more batches than maxSpillRuns", 1, 1 << 12, maxSpillRuns + 50, maxSpillRuns + 50, 100, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			smallBatches(t, tt.batch)
+			boundSeen(t, tt.seen)
+			oldCap := maxDeferred
+			maxDeferred = tt.deferCap
+			t.Cleanup(func() { maxDeferred = oldCap })
+			v, path := newVault(t)
+			var counts [2][2]int
+			for i, bulk := range []bool{true, false} {
+				domain := []string{"bulk", "batches"}[i]
+				require.NoError(t, v.AddDomain(domain, SchemeKeyed))
+				old := bulkMaps
+				bulkMaps = bulk
+				tx, err := v.Begin(t.Context(), domain)
+				bulkMaps = old
+				require.NoError(t, err)
+				assert.Equal(t, bulk, tx.bulk)
+				for j := range tt.links {
+					p := (j * 7919) % tt.distinct // repeats spread over the run
+					require.NoError(t, tx.Link("nid", synthNID(p), testCode('K', p)))
+				}
+				waitWritten(tx)
+				if bulk {
+					assert.Equal(t, tt.bulkAtEnd, tx.bulk, "bulk run still on before Commit")
+					if tt.seen < tt.distinct {
+						spilled := tx.spill != nil && len(tx.spill.repeatRuns) > 0
+						assert.True(t, len(tx.deferred) > 0 || spilled, "repeats of evicted identifiers were set aside")
+						assert.Equal(t, tt.deferCap < 100, spilled, "repeats spilled")
+					}
+				}
+				counts[i][0], counts[i][1] = tx.Counts()
+				assert.False(t, tx.bulk)
+				commit(t, tx)
+			}
+			assert.Equal(t, [2]int{tt.distinct, 0}, counts[0])
+			assert.Equal(t, counts[1], counts[0])
+			_, err := v.Verify(t.Context(), VerifyOptions{})
+			require.NoError(t, err)
+			v.Close()
+			db := rawDB(t, path)
+			defer db.Close()
+			got := readDomainState(t, db, "bulk")
+			want := readDomainState(t, db, "batches")
+			assert.Len(t, got.links, tt.distinct)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+// The spill file is unlinked at once, and gone after Commit and Rollback.
+func TestBulkSpillFileRemoved(t *testing.T) {
+	smallBatches(t, 8)
+	spills := func(dir string) []string {
+		m, err := filepath.Glob(filepath.Join(dir, ".pseudokit-maps-*"))
+		require.NoError(t, err)
+		return m
+	}
+	for _, end := range []string{"commit", "rollback"} {
+		t.Run(end, func(t *testing.T) {
+			v, path := newVault(t)
+			dir := filepath.Dir(path)
+			before := snapshot(t, path)
+			tx, err := v.Begin(t.Context(), DefaultDomain)
+			require.NoError(t, err)
+			for i := range 50 {
+				require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
+			}
+			waitWritten(tx)
+			require.NotNil(t, tx.spill, "batches were spilled")
+			if os.PathSeparator == '/' {
+				assert.Empty(t, spills(dir), "unlinked while in use")
+			}
+			if end == "commit" {
+				commit(t, tx)
+				assertCodes(t, v, DefaultDomain, 'K', 0, 17, 49)
+			} else {
+				require.NoError(t, tx.Rollback())
+				v.Close()
+				assert.True(t, bytes.Equal(before, snapshot(t, path)), "rollback left the file as it was")
+			}
+			assert.Empty(t, spills(dir))
+		})
+	}
+}
+
+// Only a domain whose maps are empty gets a bulk run.
+func TestBulkOnlyForEmptyDomain(t *testing.T) {
+	v, _ := storedVault(t, 5)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	assert.False(t, tx.bulk, "the domain holds links")
+	require.NoError(t, tx.Rollback())
+	require.NoError(t, v.AddDomain("other", SchemeKeyed))
+	tx, err = v.Begin(t.Context(), "other")
+	require.NoError(t, err)
+	assert.True(t, tx.bulk, "an empty domain of a vault with links elsewhere")
+	require.NoError(t, tx.Rollback())
+}
+
+// Two identifiers given one code in different batches of a bulk run: the
+// merge finds it, Commit fails with ErrCodeTaken and the file is as before.
+func TestBulkCodeTakenAcrossBatches(t *testing.T) {
+	smallBatches(t, 4)
+	v, path := newVault(t)
+	before := snapshot(t, path)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	require.True(t, tx.bulk)
+	for i := range 20 {
+		code := testCode('K', i)
+		if i == 13 {
+			code = testCode('K', 2)
+		}
+		require.NoError(t, tx.Link("nid", synthNID(i), code))
+	}
+	err = tx.Commit(Entry{Action: "pseudonymize"})
+	require.ErrorIs(t, err, ErrCodeTaken)
+	assert.NotContains(t, err.Error(), synthNID(13))
+	assert.True(t, strings.Contains(err.Error(), testCode('K', 2)), "names the code: %v", err)
+	assert.True(t, bytes.Equal(before, snapshot(t, path)))
+}
+
+// The merge gives every spilled entry once, in key order, for both maps.
+func TestSpillMerge(t *testing.T) {
+	s, err := newMapSpill(filepath.Join(t.TempDir(), "v"))
+	require.NoError(t, err)
+	defer s.close()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var all []pendingLink
+	for run := range 7 {
+		ps := make([]pendingLink, 1+rnd.IntN(300))
+		for i := range ps {
+			for j := range ps[i].idx {
+				ps[i].idx[j] = byte(rnd.IntN(256))
+			}
+			ps[i].code = fmt.Sprintf("K%0*d", 1+rnd.IntN(20), rnd.IntN(1e6))
+			ps[i].link = int64(len(all) + i + 1)
+		}
+		byCode := sortBatch(ps)
+		require.NoError(t, s.add(ps, byCode), "run %d", run)
+		all = append(all, ps...)
+	}
+	for _, codes := range []bool{false, true} {
+		runs := s.idxRuns
+		key := func(p pendingLink) string { return string(p.idx[:]) }
+		if codes {
+			runs = s.codeRuns
+			key = func(p pendingLink) string { return p.code }
+		}
+		var want, got []string
+		for _, p := range all {
+			want = append(want, fmt.Sprintf("%x %d", key(p), p.link))
+		}
+		slices.Sort(want)
+		require.NoError(t, s.merge(runs, codes, func(k []byte, link int64) error {
+			got = append(got, fmt.Sprintf("%x %d", k, link))
+			return nil
+		}))
+		assert.Equal(t, want, got, "codes %v", codes)
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Deferred maps ("bulk" runs).
@@ -57,12 +59,13 @@ type mapSpill struct {
 	f        *os.File
 	name     string // to remove at close where it could not be unlinked at once
 	off      int64
-	idxRuns  []spillRun // records: idx, link (8 bytes little-endian)
+	idxRuns  []spillRun // records: idx, link, hash of the code (8 bytes each, little-endian)
 	codeRuns []spillRun // records: code length (1 byte), code, link
-	// Repeats set aside (deferRepeats): idx, kind and code (each after a
+	// Repeats set aside (deferRepeats), sorted by idx, and the new links
+	// found among them (loadSpill): idx, kind and code (each after a
 	// length byte), sealed identifier (after a uvarint length).
-	repeatRuns []spillRepeatRun
-	buf        []byte
+	repeatRuns, freshRuns []spillRepeatRun
+	buf                   []byte
 }
 
 func newMapSpill(vaultPath string) (*mapSpill, error) {
@@ -100,11 +103,12 @@ func (s *mapSpill) write(b []byte) (spillRun, error) {
 
 // add spills the map entries of a batch: ps in idx order with ids
 // assigned, byCode the positions of ps in code order.
-func (s *mapSpill) add(ps []pendingLink, byCode []int32) error {
+func (s *mapSpill) add(ps []pendingLink, byCode []int32, hash func(code string) uint64) error {
 	b := s.buf[:0]
 	for i := range ps {
 		b = append(b, ps[i].idx[:]...)
 		b = binary.LittleEndian.AppendUint64(b, uint64(ps[i].link))
+		b = binary.LittleEndian.AppendUint64(b, hash(ps[i].code))
 	}
 	r, err := s.write(b)
 	if err != nil {
@@ -132,6 +136,7 @@ func (s *mapSpill) add(ps []pendingLink, byCode []int32) error {
 type spillEntry struct {
 	key  []byte
 	link int64
+	hash uint64 // of the code (idx runs)
 	r    *bufio.Reader
 	left int64 // bytes of the run not yet read
 }
@@ -157,32 +162,37 @@ func (e *spillEntry) next(codes bool) (bool, error) {
 	if _, err := io.ReadFull(e.r, e.key); err != nil {
 		return false, err
 	}
-	var l [8]byte
-	if _, err := io.ReadFull(e.r, l[:]); err != nil {
+	var l [16]byte
+	m := 16
+	if codes {
+		m = 8
+	}
+	if _, err := io.ReadFull(e.r, l[:m]); err != nil {
 		return false, err
 	}
 	e.link = int64(binary.LittleEndian.Uint64(l[:]))
-	e.left -= int64(n + 8)
+	e.hash = binary.LittleEndian.Uint64(l[8:])
+	e.left -= int64(n + m)
 	if e.left < 0 {
 		return false, io.ErrUnexpectedEOF
 	}
 	return true, nil
 }
 
-// siftDown restores the heap order of h (by key, a min-heap) from i down.
-// A hand-written heap: container/heap's interface calls cost a quarter of
-// the merge.
-func siftDown(h []*spillEntry, i int) {
+// siftDown restores the order of the min-heap h from i down.
+// Hand-written: container/heap's interface calls cost a quarter of the
+// merge.
+func siftDown[T any](h []T, i int, less func(a, b T) bool) {
 	for {
 		l := 2*i + 1
 		if l >= len(h) {
 			return
 		}
 		m := l
-		if r := l + 1; r < len(h) && bytes.Compare(h[r].key, h[l].key) < 0 {
+		if r := l + 1; r < len(h) && less(h[r], h[l]) {
 			m = r
 		}
-		if bytes.Compare(h[m].key, h[i].key) >= 0 {
+		if !less(h[m], h[i]) {
 			return
 		}
 		h[i], h[m] = h[m], h[i]
@@ -190,9 +200,11 @@ func siftDown(h []*spillEntry, i int) {
 	}
 }
 
-// merge calls emit with every entry of runs in key order. key is only
-// valid during the call.
-func (s *mapSpill) merge(runs []spillRun, codes bool, emit func(key []byte, link int64) error) error {
+func entryLess(a, b *spillEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+// merge calls emit with every entry of runs in key order. The entry is
+// only valid during the call.
+func (s *mapSpill) merge(runs []spillRun, codes bool, emit func(e *spillEntry) error) error {
 	h := make([]*spillEntry, 0, len(runs))
 	// The read buffers share mergeBuffers, each 4-64 KiB.
 	size := min(max(mergeBuffers/max(len(runs), 1), 4<<10), 64<<10)
@@ -208,11 +220,11 @@ func (s *mapSpill) merge(runs []spillRun, codes bool, emit func(key []byte, link
 		}
 	}
 	for i := len(h)/2 - 1; i >= 0; i-- {
-		siftDown(h, i)
+		siftDown(h, i, entryLess)
 	}
 	for len(h) > 0 {
 		e := h[0]
-		if err := emit(e.key, e.link); err != nil {
+		if err := emit(e); err != nil {
 			return err
 		}
 		ok, err := e.next(codes)
@@ -223,7 +235,7 @@ func (s *mapSpill) merge(runs []spillRun, codes bool, emit func(key []byte, link
 			h[0] = h[len(h)-1]
 			h = h[:len(h)-1]
 		}
-		siftDown(h, 0)
+		siftDown(h, 0, entryLess)
 	}
 	return nil
 }
@@ -250,7 +262,7 @@ func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 		ps[i].link = t.nextID
 		t.nextID++
 	}
-	if err := t.spill.add(ps, byCode); err != nil {
+	if err := t.spill.add(ps, byCode, t.spillHash); err != nil {
 		return err
 	}
 	if err := t.insertLinks(ps, arena); err != nil {
@@ -277,7 +289,12 @@ func (t *Tx) bulkLimits() error {
 // each) before it spills them.
 var maxDeferred = 32768
 
-// spillRepeats writes the repeats set aside to the spill file as one run.
+// spillHash is the hash of a code that idx runs keep, so that the merge
+// can check a repeat's code without the code map.
+func (t *Tx) spillHash(code string) uint64 { return maphash.String(t.seenSeed[0], code) }
+
+// spillRepeats writes the repeats set aside to the spill file as one run,
+// sorted by idx.
 func (t *Tx) spillRepeats() error {
 	if t.spill == nil {
 		var err error
@@ -285,26 +302,124 @@ func (t *Tx) spillRepeats() error {
 			return err
 		}
 	}
-	b := t.spill.buf[:0]
-	for i := range t.deferred {
-		p := &t.deferred[i]
+	slices.SortFunc(t.deferred, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
+	r, err := t.spill.writeLinks(t.deferred, t.deferArena)
+	if err != nil {
+		return err
+	}
+	t.spill.repeatRuns = append(t.spill.repeatRuns, r)
+	clear(t.deferred)
+	clear(t.deferArena)
+	t.deferred, t.deferArena = t.deferred[:0], t.deferArena[:0]
+	return nil
+}
+
+// writeLinks writes queued links (with their sealed identifiers in arena)
+// as one run.
+func (s *mapSpill) writeLinks(ps []pendingLink, arena []byte) (spillRepeatRun, error) {
+	b := s.buf[:0]
+	for i := range ps {
+		p := &ps[i]
 		b = append(b, p.idx[:]...)
 		b = append(b, byte(len(p.kind)))
 		b = append(b, p.kind...)
 		b = append(b, byte(len(p.code)))
 		b = append(b, p.code...)
 		b = binary.AppendUvarint(b, uint64(p.sealedLen))
-		b = append(b, t.deferArena[p.sealedAt:p.sealedAt+p.sealedLen]...)
+		b = append(b, arena[p.sealedAt:p.sealedAt+p.sealedLen]...)
 	}
-	r, err := t.spill.write(b)
-	t.spill.buf = b[:0]
+	r, err := s.write(b)
+	s.buf = b[:0]
+	return spillRepeatRun{spillRun: r, n: len(ps)}, err
+}
+
+// repeatCursor reads a run of repeats one at a time.
+type repeatCursor struct {
+	r      *bufio.Reader
+	left   int // records not yet read
+	p      pendingLink
+	sealed []byte
+}
+
+// next reads the run's next link into c.p and c.sealed; false at its end.
+func (c *repeatCursor) next() (bool, error) {
+	if c.left == 0 {
+		return false, nil
+	}
+	c.left--
+	bad := errors.New("keyvault: temporary file for the link maps: damaged")
+	if _, err := io.ReadFull(c.r, c.p.idx[:]); err != nil {
+		return false, bad
+	}
+	str := func() (string, error) {
+		n, err := c.r.ReadByte()
+		if err != nil {
+			return "", bad
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(c.r, b); err != nil {
+			return "", bad
+		}
+		return string(b), nil
+	}
+	var err error
+	if c.p.kind, err = str(); err != nil {
+		return false, err
+	}
+	if c.p.code, err = str(); err != nil {
+		return false, err
+	}
+	n, err := binary.ReadUvarint(c.r)
+	if err != nil || n > maxSealedLen {
+		return false, bad
+	}
+	c.sealed = slices.Grow(c.sealed[:0], int(n))[:n]
+	if _, err := io.ReadFull(c.r, c.sealed); err != nil {
+		return false, bad
+	}
+	return true, nil
+}
+
+func cursorLess(a, b *repeatCursor) bool { return bytes.Compare(a.p.idx[:], b.p.idx[:]) < 0 }
+
+// repeats merges the runs of repeats by idx.
+type repeats struct{ h []*repeatCursor }
+
+func (s *mapSpill) repeats(runs []spillRepeatRun) (*repeats, error) {
+	rs := &repeats{}
+	for _, r := range runs {
+		c := &repeatCursor{left: r.n, r: bufio.NewReaderSize(io.NewSectionReader(s.f, r.off, r.size), 16<<10)}
+		if ok, err := c.next(); err != nil {
+			return nil, err
+		} else if ok {
+			rs.h = append(rs.h, c)
+		}
+	}
+	for i := len(rs.h)/2 - 1; i >= 0; i-- {
+		siftDown(rs.h, i, cursorLess)
+	}
+	return rs, nil
+}
+
+// top returns the repeat with the smallest idx, or nil.
+func (rs *repeats) top() *repeatCursor {
+	if len(rs.h) == 0 {
+		return nil
+	}
+	return rs.h[0]
+}
+
+// pop moves past the top repeat.
+func (rs *repeats) pop() error {
+	ok, err := rs.h[0].next()
 	if err != nil {
 		return err
 	}
-	t.spill.repeatRuns = append(t.spill.repeatRuns, spillRepeatRun{spillRun: r, n: len(t.deferred)})
-	clear(t.deferred)
-	clear(t.deferArena)
-	t.deferred, t.deferArena = t.deferred[:0], t.deferArena[:0]
+	if !ok {
+		rs.h[0] = rs.h[len(rs.h)-1]
+		rs.h = rs.h[:len(rs.h)-1]
+	}
+	siftDown(rs.h, 0, cursorLess)
 	return nil
 }
 
@@ -393,31 +508,48 @@ func (t *Tx) deferRepeats(ps []pendingLink, byCode []int32, arena []byte) ([]pen
 // endBulk inserts the spilled map entries in key order and ends the bulk
 // run: from now on links are written as in any run. Called by the writer
 // whose turn it is, or with no batch being written.
+//
+// The repeats set aside are settled in the same pass, without a probe:
+// sorted by idx, they are merged with the keyed-index entries. One whose
+// identifier is there is checked by the hash of its code; the others (the
+// seen-set's filter can take a new identifier for an evicted one) are
+// new, and are written afterwards as a batch of a run that is not bulk.
 func (t *Tx) endBulk() error {
 	t.bulk = false
 	s := t.spill
+	if s == nil && len(t.deferred) > 0 {
+		var err error
+		if s, err = newMapSpill(t.v.path); err != nil {
+			return err
+		}
+		t.spill = s
+	}
 	defer func() {
 		s.close()
 		t.spill = nil
 		clear(t.args)
 		t.args = t.args[:0]
 	}()
+	if s == nil {
+		return nil
+	}
+	if len(t.deferred) > 0 {
+		if err := t.spillRepeats(); err != nil {
+			return err
+		}
+	}
 	if err := t.loadSpill(s); err != nil {
 		return err
 	}
-	// The repeats set aside, each run as a batch of a run that is not
-	// bulk.
-	if s != nil {
-		for _, r := range s.repeatRuns {
-			ps, arena, err := s.readRepeats(r)
-			if err != nil {
-				return err
-			}
-			if err := t.writeBatch(ps, arena, sortBatch(ps)); err != nil {
-				return err
-			}
-			clear(arena)
+	for _, r := range s.freshRuns {
+		ps, arena, err := s.readRepeats(r)
+		if err != nil {
+			return err
 		}
+		if err := t.writeBatch(ps, arena, sortBatch(ps)); err != nil {
+			return err
+		}
+		clear(arena)
 	}
 	if len(t.deferred) == 0 {
 		return nil
@@ -427,11 +559,10 @@ func (t *Tx) endBulk() error {
 	return t.writeBatch(ps, arena, sortBatch(ps))
 }
 
-// loadSpill inserts the spilled map entries in key order.
+// loadSpill inserts the spilled map entries in key order, settling the
+// spilled repeats on the way (see endBulk); the new ones are left in
+// t.deferred and s.freshRuns.
 func (t *Tx) loadSpill(s *mapSpill) error {
-	if s == nil {
-		return nil
-	}
 	keys := make([]byte, 0, stmtRows*idxLen)
 	// flush inserts the n rows of t.args.
 	flush := func(kind, n int) error {
@@ -459,6 +590,62 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 		keys = keys[:0]
 		return nil
 	}
+	rs, err := s.repeats(s.repeatRuns)
+	if err != nil {
+		return err
+	}
+	var last pendingLink // the last new repeat
+	hasLast := false
+	// fresh takes a repeat that is not among the spilled links.
+	fresh := func(c *repeatCursor) error {
+		if hasLast && last.idx == c.p.idx { // met twice, and new
+			if last.code != c.p.code {
+				return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, c.p.kind, t.domain.info.Name)
+			}
+			return nil
+		}
+		last, hasLast = c.p, true
+		p := c.p
+		p.sealedAt, p.sealedLen = uint32(len(t.deferArena)), uint32(len(c.sealed))
+		t.deferArena = append(t.deferArena, c.sealed...)
+		t.deferred = append(t.deferred, p)
+		if len(t.deferred) < maxDeferred {
+			return nil
+		}
+		r, err := s.writeLinks(t.deferred, t.deferArena)
+		if err != nil {
+			return err
+		}
+		s.freshRuns = append(s.freshRuns, r)
+		clear(t.deferred)
+		clear(t.deferArena)
+		t.deferred, t.deferArena = t.deferred[:0], t.deferArena[:0]
+		return nil
+	}
+	// settle takes the repeats whose idx is below key (new) or equal to it
+	// (the spilled link of hash; nil key: every repeat left).
+	settle := func(key []byte, hash uint64) error {
+		for c := rs.top(); c != nil; c = rs.top() {
+			cmp := -1
+			if key != nil {
+				cmp = bytes.Compare(c.p.idx[:], key)
+			}
+			if cmp > 0 {
+				return nil
+			}
+			if cmp == 0 {
+				if t.spillHash(c.p.code) != hash {
+					return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, c.p.kind, t.domain.info.Name)
+				}
+			} else if err := fresh(c); err != nil {
+				return err
+			}
+			if err := rs.pop(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for _, m := range []struct {
 		runs  []spillRun
 		codes bool
@@ -469,7 +656,8 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 		t.args = t.args[:0]
 		prev := make([]byte, 0, maxCodeLen)
 		first := true
-		err := s.merge(m.runs, m.codes, func(key []byte, link int64) error {
+		err := s.merge(m.runs, m.codes, func(e *spillEntry) error {
+			key := e.key
 			if !first && bytes.Equal(key, prev) {
 				// The merge meets equal keys one after the other.
 				if m.codes {
@@ -480,11 +668,14 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 			first = false
 			prev = append(prev[:0], key...)
 			if m.codes {
-				t.args = append(t.args, string(key), link)
+				t.args = append(t.args, string(key), e.link)
 			} else {
+				if err := settle(key, e.hash); err != nil {
+					return err
+				}
 				start := len(keys)
 				keys = append(keys, key...)
-				t.args = append(t.args, keys[start:len(keys):len(keys)], link)
+				t.args = append(t.args, keys[start:len(keys):len(keys)], e.link)
 			}
 			if rows++; rows == stmtRows {
 				rows = 0
@@ -497,6 +688,11 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 		}
 		if err := flush(m.kind, rows); err != nil {
 			return err
+		}
+		if !m.codes {
+			if err := settle(nil, 0); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

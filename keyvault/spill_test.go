@@ -72,13 +72,17 @@ func TestBulkMatchesBatches(t *testing.T) {
 		links, distinct int
 		deferCap        int  // maxDeferred
 		bulkAtEnd       bool // still a bulk run before Commit
+		flagAll         bool // the seen-set's filter takes every identifier for evicted
 	}{
-		{"one partial batch", 64, 1 << 12, 10, 10, 100, true},
-		{"many batches, no repeats", 16, 1 << 12, 200, 200, 100, true},
-		{"repeats the seen-set holds", 16, 1 << 12, 300, 90, 100, true},
-		{"repeats of evicted identifiers, set aside", 16, 64, 600, 250, 10000, true},
-		{"more repeats than a bulk run holds: spilled", 16, 64, 3000, 900, 32, true},
-		{"more batches than maxSpillRuns", 1, 1 << 12, maxSpillRuns + 50, maxSpillRuns + 50, 100, false},
+		{"one partial batch", 64, 1 << 12, 10, 10, 100, true, false},
+		{"many batches, no repeats", 16, 1 << 12, 200, 200, 100, true, false},
+		{"repeats the seen-set holds", 16, 1 << 12, 300, 90, 100, true, false},
+		{"repeats of evicted identifiers, set aside", 16, 64, 600, 250, 10000, true, false},
+		{"more repeats than a bulk run holds: spilled", 16, 64, 3000, 900, 32, true, false},
+		{"more batches than maxSpillRuns", 1, 1 << 12, maxSpillRuns + 50, maxSpillRuns + 50, 100, false, false},
+		{"every identifier taken for a repeat: all new", 16, 1 << 12, 500, 200, 10000, true, true},
+		{"every identifier taken for a repeat, spilled", 16, 1 << 12, 500, 200, 32, true, true},
+		{"every identifier taken for a repeat, some met twice", 16, 64, 600, 250, 10000, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +102,12 @@ func TestBulkMatchesBatches(t *testing.T) {
 				bulkMaps = old
 				require.NoError(t, err)
 				assert.Equal(t, bulk, tx.bulk)
+				if tt.flagAll {
+					tx.seen.gone = make([]uint64, goneWords)
+					for i := range tx.seen.gone {
+						tx.seen.gone[i] = ^uint64(0)
+					}
+				}
 				for j := range tt.links {
 					p := (j * 7919) % tt.distinct // repeats spread over the run
 					require.NoError(t, tx.Link("nid", synthNID(p), testCode('K', p)))
@@ -105,7 +115,7 @@ func TestBulkMatchesBatches(t *testing.T) {
 				waitWritten(tx)
 				if bulk {
 					assert.Equal(t, tt.bulkAtEnd, tx.bulk, "bulk run still on before Commit")
-					if tt.seen < tt.distinct {
+					if tt.seen < tt.distinct || tt.flagAll {
 						spilled := tx.spill != nil && len(tx.spill.repeatRuns) > 0
 						assert.True(t, len(tx.deferred) > 0 || spilled, "repeats of evicted identifiers were set aside")
 						assert.Equal(t, tt.deferCap < 100, spilled, "repeats spilled")
@@ -220,7 +230,7 @@ func TestSpillMerge(t *testing.T) {
 			ps[i].link = int64(len(all) + i + 1)
 		}
 		byCode := sortBatch(ps)
-		require.NoError(t, s.add(ps, byCode), "run %d", run)
+		require.NoError(t, s.add(ps, byCode, func(c string) uint64 { return uint64(len(c)) }), "run %d", run)
 		all = append(all, ps...)
 	}
 	for _, codes := range []bool{false, true} {
@@ -232,13 +242,54 @@ func TestSpillMerge(t *testing.T) {
 		}
 		var want, got []string
 		for _, p := range all {
-			want = append(want, fmt.Sprintf("%x %d", key(p), p.link))
+			h := uint64(len(p.code))
+			if codes {
+				h = 0 // code runs keep no hash
+			}
+			want = append(want, fmt.Sprintf("%x %d %d", key(p), p.link, h))
 		}
 		slices.Sort(want)
-		require.NoError(t, s.merge(runs, codes, func(k []byte, link int64) error {
-			got = append(got, fmt.Sprintf("%x %d", k, link))
+		require.NoError(t, s.merge(runs, codes, func(e *spillEntry) error {
+			h := e.hash
+			if codes {
+				h = 0
+			}
+			got = append(got, fmt.Sprintf("%x %d %d", e.key, e.link, h))
 			return nil
 		}))
 		assert.Equal(t, want, got, "codes %v", codes)
 	}
+}
+
+// A repeat of an evicted identifier with another code than its first
+// link: the merge finds it by the code's hash (ErrConflict), and the file
+// is left as it was.
+func TestBulkRepeatConflict(t *testing.T) {
+	smallBatches(t, 16)
+	boundSeen(t, 64)
+	v, path := newVault(t)
+	before := snapshot(t, path)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	for j := range 20 {
+		require.NoError(t, tx.Link("nid", synthNID(j), testCode('A', j)))
+	}
+	for j := range 2000 {
+		require.NoError(t, tx.Link("nid", synthNID(100+j), testCode('F', j)))
+	}
+	deferred := 0
+	for j := range 20 {
+		if err := tx.Link("nid", synthNID(j), testCode('B', j)); err != nil {
+			require.ErrorIs(t, err, ErrConflict, "found in the seen-set")
+		} else {
+			deferred++
+		}
+	}
+	require.Positive(t, deferred, "some went to the merge")
+	waitWritten(tx)
+	require.True(t, tx.bulk)
+	err = tx.Commit(Entry{Action: "pseudonymize"})
+	require.ErrorIs(t, err, ErrConflict)
+	assert.NotContains(t, err.Error(), synthNID(3))
+	assert.True(t, bytes.Equal(before, snapshot(t, path)))
 }

@@ -559,37 +559,23 @@ func (t *Tx) endBulk() error {
 	return t.writeBatch(ps, arena, sortBatch(ps))
 }
 
+// loadChunk is up to stmtRows merged map entries on their way from the
+// merge to the INSERT: two arguments a row (the key, as []byte into keys
+// or as a string, and the link).
+type loadChunk struct {
+	args []any
+	keys []byte
+}
+
+// errStopped ends a merge whose INSERTs failed.
+var errStopped = errors.New("stopped")
+
 // loadSpill inserts the spilled map entries in key order, settling the
 // spilled repeats on the way (see endBulk); the new ones are left in
-// t.deferred and s.freshRuns.
+// t.deferred and s.freshRuns. The merge runs in a goroutine of its own,
+// a few chunks ahead of the INSERTs: at the end of a run nothing else
+// needs the second core.
 func (t *Tx) loadSpill(s *mapSpill) error {
-	keys := make([]byte, 0, stmtRows*idxLen)
-	// flush inserts the n rows of t.args.
-	flush := func(kind, n int) error {
-		for done := 0; done < n; {
-			c := chunk(n - done)
-			st, err := t.stmt(kind, c)
-			if err != nil {
-				return err
-			}
-			got, err := st.ExecContext(t.ctx, t.args[2*done:2*(done+c)]...)
-			if err != nil {
-				return t.fail(err)
-			}
-			if m, err := got.RowsAffected(); err != nil {
-				return t.fail(err)
-			} else if int(m) != c {
-				// Keys are unique within the run (checked in the
-				// merge) and the domain's maps were empty.
-				return corruptf("a map of domain %s refused a new entry", t.domain.info.Name)
-			}
-			done += c
-		}
-		clear(t.args)
-		t.args = t.args[:0]
-		keys = keys[:0]
-		return nil
-	}
 	rs, err := s.repeats(s.repeatRuns)
 	if err != nil {
 		return err
@@ -651,49 +637,108 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 		codes bool
 		kind  int
 	}{{s.idxRuns, false, insIdxSQL}, {s.codeRuns, true, insCodeSQL}} {
-		rows := 0
-		clear(t.args)
-		t.args = t.args[:0]
-		prev := make([]byte, 0, maxCodeLen)
-		first := true
-		err := s.merge(m.runs, m.codes, func(e *spillEntry) error {
-			key := e.key
-			if !first && bytes.Equal(key, prev) {
-				// The merge meets equal keys one after the other.
+		const nChunks = 4
+		free := make(chan *loadChunk, nChunks)
+		full := make(chan *loadChunk, nChunks)
+		for range nChunks {
+			free <- &loadChunk{args: make([]any, 0, 2*stmtRows), keys: make([]byte, 0, stmtRows*idxLen)}
+		}
+		stop := make(chan struct{})
+		var merr error
+		go func() {
+			defer close(full)
+			c := <-free
+			send := func() error {
+				select {
+				case full <- c:
+				case <-stop:
+					return errStopped
+				}
+				select {
+				case c = <-free:
+					return nil
+				case <-stop:
+					return errStopped
+				}
+			}
+			prev := make([]byte, 0, maxCodeLen)
+			first := true
+			merr = s.merge(m.runs, m.codes, func(e *spillEntry) error {
+				key := e.key
+				if !first && bytes.Equal(key, prev) {
+					// The merge meets equal keys one after the other.
+					if m.codes {
+						return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, key, t.domain.info.Name)
+					}
+					return corruptf("an identifier of domain %s was queued twice", t.domain.info.Name)
+				}
+				first = false
+				prev = append(prev[:0], key...)
 				if m.codes {
-					return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, key, t.domain.info.Name)
+					c.args = append(c.args, string(key), e.link)
+				} else {
+					if err := settle(key, e.hash); err != nil {
+						return err
+					}
+					start := len(c.keys)
+					c.keys = append(c.keys, key...)
+					c.args = append(c.args, c.keys[start:len(c.keys):len(c.keys)], e.link)
 				}
-				return corruptf("an identifier of domain %s was queued twice", t.domain.info.Name)
-			}
-			first = false
-			prev = append(prev[:0], key...)
-			if m.codes {
-				t.args = append(t.args, string(key), e.link)
-			} else {
-				if err := settle(key, e.hash); err != nil {
-					return err
+				if len(c.args) == 2*stmtRows {
+					return send()
 				}
-				start := len(keys)
-				keys = append(keys, key...)
-				t.args = append(t.args, keys[start:len(keys):len(keys)], e.link)
+				return nil
+			})
+			if merr == nil && len(c.args) > 0 {
+				merr = send()
 			}
-			if rows++; rows == stmtRows {
-				rows = 0
-				return flush(m.kind, stmtRows)
+			if merr == nil && !m.codes {
+				merr = settle(nil, 0)
 			}
-			return nil
-		})
+		}()
+		var ierr error
+		for c := range full {
+			if ierr == nil {
+				if ierr = t.insertChunk(m.kind, c.args); ierr != nil {
+					close(stop)
+				}
+			}
+			clear(c.args)
+			c.args, c.keys = c.args[:0], c.keys[:0]
+			free <- c // never blocks: there are nChunks chunks
+		}
+		if ierr != nil {
+			return ierr
+		}
+		if merr != nil {
+			return merr
+		}
+	}
+	return nil
+}
+
+// insertChunk inserts the rows of args (two arguments each) into a map
+// with multi-row statements.
+func (t *Tx) insertChunk(kind int, args []any) error {
+	n := len(args) / 2
+	for done := 0; done < n; {
+		c := chunk(n - done)
+		st, err := t.stmt(kind, c)
 		if err != nil {
 			return err
 		}
-		if err := flush(m.kind, rows); err != nil {
-			return err
+		got, err := st.ExecContext(t.ctx, args[2*done:2*(done+c)]...)
+		if err != nil {
+			return t.fail(err)
 		}
-		if !m.codes {
-			if err := settle(nil, 0); err != nil {
-				return err
-			}
+		if m, err := got.RowsAffected(); err != nil {
+			return t.fail(err)
+		} else if int(m) != c {
+			// Keys are unique within the run (checked in the merge)
+			// and the domain's maps were empty.
+			return corruptf("a map of domain %s refused a new entry", t.domain.info.Name)
 		}
+		done += c
 	}
 	return nil
 }

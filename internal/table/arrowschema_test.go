@@ -76,6 +76,17 @@ func TestCheckArrowSchemaAcceptsRealSchemas(t *testing.T) {
 	}
 }
 
+// vectorLength sets the length of vector slot of the schema's field 3 to n.
+func vectorLength(slot int, n uint32) func(t *testing.T, b []byte) {
+	return func(t *testing.T, b []byte) {
+		f, msg := message(t, b)
+		v, ok, err := f.target(firstField(t, f, msg, 3), slot)
+		require.True(t, ok)
+		require.NoError(t, err)
+		binary.LittleEndian.PutUint32(f.b[v:], n)
+	}
+}
+
 // TestCheckArrowSchemaRefuses damages a stored schema in the ways that made
 // arrow-go allocate without bound or recurse forever.
 func TestCheckArrowSchemaRefuses(t *testing.T) {
@@ -84,20 +95,8 @@ func TestCheckArrowSchemaRefuses(t *testing.T) {
 		name   string
 		damage func(t *testing.T, b []byte)
 	}{
-		{"children count beyond the message", func(t *testing.T, b []byte) {
-			f, msg := message(t, b)
-			v, ok, err := f.target(firstField(t, f, msg, 3), 5)
-			require.True(t, ok)
-			require.NoError(t, err)
-			binary.LittleEndian.PutUint32(f.b[v:], 0x40000000)
-		}},
-		{"metadata count beyond the message", func(t *testing.T, b []byte) {
-			f, msg := message(t, b)
-			v, ok, err := f.target(firstField(t, f, msg, 3), 6)
-			require.True(t, ok)
-			require.NoError(t, err)
-			binary.LittleEndian.PutUint32(f.b[v:], 0x7fffffff)
-		}},
+		{"children count beyond the message", vectorLength(5, 0x40000000)},
+		{"metadata count beyond the message", vectorLength(6, 0x7fffffff)},
 		{"a field that is its own child", func(t *testing.T, b []byte) {
 			f, msg := message(t, b)
 			fld := firstField(t, f, msg, 3)

@@ -18,20 +18,22 @@ import (
 // A run into a domain whose maps hold nothing yet (a dataset's first
 // pseudonymisation: the common case for millions of new people) cannot
 // meet an identifier stored before it, and the seen-set tells it every
-// identifier it met itself, as long as the set has evicted none of them.
-// Such a run writes each batch's links to their groups at once, but keeps
-// the batch's map entries, sorted, as a run in a temporary file. When the
-// run must read the maps (a repeat whose seen entry was evicted, Assign,
-// Counts, Resolve, Commit) the runs are merged and inserted in key order:
-// a B-tree that grows only at its end costs SQLite a fraction of one
-// updated in 32,768-link batches spread over every leaf (3.65M keyed
-// indexes: 2.2 s sorted against 7.2 s in batches of 65,536; see
+// identifier it met itself, except those it evicted (its filter marks
+// them, and sometimes a new one). Such a run writes each batch's links to
+// their groups at once, but keeps the batch's map entries, sorted, as a
+// run in a temporary file, and sets the possible repeats aside. When the
+// run must read the maps (Assign, Counts, Resolve, Commit) the runs are
+// merged and inserted in key order, and the repeats are settled in the
+// same merge (endBulk): a B-tree that grows only at its end costs SQLite
+// a fraction of one updated in batches spread over every leaf (3.65M
+// keyed indexes: 2.2 s sorted against 7.2 s in batches of 65,536; see
 // benchmarks/README.md). From then on the run goes on as any other.
 //
 // The temporary file is created 0600 beside the vault (whose directory
 // must be writable for SQLite's journal anyway) and unlinked at once where
-// the system allows it. It holds keyed indexes, codes and link ids, which
-// the vault file holds too; never an identifier.
+// the system allows it. It holds keyed indexes, codes, link ids and the
+// repeats' sealed identifiers, which the vault file holds too; never an
+// identifier in clear.
 
 // bulkMaps turns deferred maps on; tests turn it off to compare.
 var bulkMaps = true

@@ -273,8 +273,9 @@ func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 	return t.bulkLimits()
 }
 
-// bulkLimits ends the bulk run when what it holds would otherwise grow
-// with the input: the spilled runs, or the repeats set aside.
+// bulkLimits keeps what a bulk run holds from growing with the input: it
+// ends the run at maxSpillRuns spilled runs (the merge keeps a read
+// buffer for each) and spills the repeats set aside at maxDeferred.
 func (t *Tx) bulkLimits() error {
 	if t.spill != nil && len(t.spill.idxRuns)+len(t.spill.repeatRuns) >= maxSpillRuns {
 		return t.endBulk()

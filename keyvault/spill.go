@@ -383,6 +383,11 @@ func (c *repeatCursor) next() (bool, error) {
 	return true, nil
 }
 
+// cursor returns a reader of the run r of repeats.
+func (s *mapSpill) cursor(r spillRepeatRun) *repeatCursor {
+	return &repeatCursor{left: r.n, r: bufio.NewReaderSize(io.NewSectionReader(s.f, r.off, r.size), 16<<10)}
+}
+
 func cursorLess(a, b *repeatCursor) bool { return bytes.Compare(a.p.idx[:], b.p.idx[:]) < 0 }
 
 // repeats merges the runs of repeats by idx.
@@ -391,7 +396,7 @@ type repeats struct{ h []*repeatCursor }
 func (s *mapSpill) repeats(runs []spillRepeatRun) (*repeats, error) {
 	rs := &repeats{}
 	for _, r := range runs {
-		c := &repeatCursor{left: r.n, r: bufio.NewReaderSize(io.NewSectionReader(s.f, r.off, r.size), 16<<10)}
+		c := s.cursor(r)
 		if ok, err := c.next(); err != nil {
 			return nil, err
 		} else if ok {
@@ -426,44 +431,25 @@ func (rs *repeats) pop() error {
 	return nil
 }
 
-// readRepeats reads a run of repeats back.
+// readRepeats reads a run of repeats back whole.
 func (s *mapSpill) readRepeats(r spillRepeatRun) ([]pendingLink, []byte, error) {
-	b := make([]byte, r.size)
-	if _, err := s.f.ReadAt(b, r.off); err != nil {
-		return nil, nil, fmt.Errorf("keyvault: temporary file for the link maps: %w", err)
-	}
-	bad := fmt.Errorf("keyvault: temporary file for the link maps: damaged")
+	c := s.cursor(r)
 	ps := make([]pendingLink, 0, r.n)
-	str := func() (string, bool) {
-		if len(b) < 1 || len(b) < 1+int(b[0]) {
-			return "", false
-		}
-		v := string(b[1 : 1+int(b[0])])
-		b = b[1+int(b[0]):]
-		return v, true
-	}
 	var arena []byte
-	for len(b) > 0 {
-		var p pendingLink
-		if len(b) < idxLen {
-			return nil, nil, bad
+	for {
+		ok, err := c.next()
+		if err != nil {
+			return nil, nil, err
 		}
-		copy(p.idx[:], b)
-		b = b[idxLen:]
-		var ok1, ok2 bool
-		p.kind, ok1 = str()
-		p.code, ok2 = str()
-		n, k := binary.Uvarint(b)
-		if !ok1 || !ok2 || k <= 0 || n > uint64(len(b)-k) {
-			return nil, nil, bad
+		if !ok {
+			return ps, arena, nil
 		}
-		p.sealedAt, p.sealedLen = uint32(len(arena)), uint32(n)
-		arena = append(arena, b[k:k+int(n)]...)
-		b = b[k+int(n):]
+		p := c.p
+		p.sealedAt, p.sealedLen = uint32(len(arena)), uint32(len(c.sealed))
 		p.repeat = true
+		arena = append(arena, c.sealed...)
 		ps = append(ps, p)
 	}
-	return ps, arena, nil
 }
 
 // deferRepeats takes the links marked repeat (their identifier may have

@@ -9,6 +9,11 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // NamePart says which part of a name a fictitious name replaces.
@@ -92,6 +97,39 @@ func nameOf(g, fam int, part NamePart) string {
 	default:
 		return GivenNames[g] + " " + FamilyNames[fam]
 	}
+}
+
+// nameDictType is the type of a fake-name column given as a dictionary
+// array (a Pseudonymizer's Options.nameDicts).
+var nameDictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+
+// The dictionaries of given-name and surname columns: the empty string
+// (for empty values), then the list, so that name i is at index 1+i. They
+// are made once and shared by every batch, never released.
+var (
+	givenDict  = sync.OnceValue(func() arrow.Array { return namesArray(GivenNames) })
+	familyDict = sync.OnceValue(func() arrow.Array { return namesArray(FamilyNames) })
+)
+
+func namesArray(names []string) arrow.Array {
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	b.Append("")
+	b.AppendValues(names, nil)
+	return b.NewArray()
+}
+
+// nameDictionary returns the dictionary of a fake-name column of part, or
+// nil for full names (given name and surname: too many pairs for a
+// dictionary that every row group of a file would repeat).
+func nameDictionary(part NamePart) arrow.Array {
+	switch part {
+	case PartGiven:
+		return givenDict()
+	case PartFamily:
+		return familyDict()
+	}
+	return nil
 }
 
 // indexes returns the indexes of the given name and surname for a person.

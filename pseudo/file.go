@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -164,7 +165,8 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 	defer sess.rollback()
 	defer clear(sess.secret)
 
-	p, err := New(&rules, Options{DomainSecret: sess.secret, Random: sess.random, Linker: sess.linker, Allocator: j.Allocator, Finder: j.Finder})
+	p, err := New(&rules, Options{DomainSecret: sess.secret, Random: sess.random, Linker: sess.linker, Allocator: j.Allocator, Finder: j.Finder,
+		nameDicts: outFmt == table.Parquet})
 	if err != nil {
 		return nil, err
 	}
@@ -475,7 +477,7 @@ func openInput(j *FileJob, f table.Format) (*input, error) {
 		in.r = r
 		return in, nil
 	}
-	r, err := table.NewParquetReader(src.Random, j.BatchRows, j.Allocator)
+	r, err := table.OpenParquet(src.Random, table.ParquetReadOptions{BatchRows: j.BatchRows, Allocator: j.Allocator, Dictionary: passThrough(j.Rules)})
 	if err != nil {
 		in.close()
 		return nil, fmt.Errorf("%s: %w", name(j.In), err)
@@ -501,7 +503,48 @@ func newWriter(out io.Writer, schema *arrow.Schema, f table.Format, in *input, r
 			random = append(random, c.Column)
 		}
 	}
-	return table.NewParquetWriter(out, schema, table.ParquetOptions{Random: random, Allocator: mem})
+	return table.NewParquetWriter(out, schema, table.ParquetOptions{Random: random, StoreValueType: memoryDictionaries(in, schema, rules), Allocator: mem})
+}
+
+// passThrough says which columns the rules leave as they are (no rule, keep
+// or drop): a Parquet input gives them as dictionaries where that is cheaper
+// (see table.ParquetReadOptions.Dictionary), so that their values are never
+// copied nor hashed again on output.
+func passThrough(rules *Rules) func(string) bool {
+	acts := map[string]Action{}
+	for _, c := range rules.Columns {
+		acts[c.Column] = c.Action
+	}
+	return func(col string) bool {
+		a, ok := acts[col]
+		return !ok || a == ActionKeep || a == ActionDrop
+	}
+}
+
+// memoryDictionaries names the output columns that are dictionaries only
+// in memory: fake-name columns (Options.nameDicts) and columns the input was
+// read as dictionaries. The output file stores them as the strings Bind
+// promises and as the type the input file has.
+func memoryDictionaries(in *input, out *arrow.Schema, rules *Rules) []string {
+	var names []string
+	for _, c := range rules.Columns {
+		if idx := out.FieldIndices(c.Column); c.Action == ActionFakeName && len(idx) == 1 && out.Field(idx[0]).Type.ID() == arrow.DICTIONARY {
+			names = append(names, c.Column)
+		}
+	}
+	pr, ok := in.r.(*table.ParquetReader)
+	if !ok {
+		return names
+	}
+	for i, f := range pr.Schema().Fields() {
+		if f.Type.ID() != arrow.DICTIONARY || pr.FileSchema().Field(i).Type.ID() == arrow.DICTIONARY {
+			continue
+		}
+		if idx := out.FieldIndices(f.Name); len(idx) == 1 && out.Field(idx[0]).Type.ID() == arrow.DICTIONARY && !slices.Contains(names, f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
 // sameFile reports whether a and b name the same existing file.

@@ -47,6 +47,12 @@ type Options struct {
 	Allocator memory.Allocator
 	// Finder finds identifiers inside free text, for redact rules.
 	Finder TextFinder
+
+	// nameDicts makes given-name and surname columns dictionary arrays
+	// over the name lists (see nameDictionary), which a Parquet writer
+	// writes without hashing a name; FileJob sets it for Parquet output,
+	// whose stored schema gives the columns as strings.
+	nameDicts bool
 }
 
 // ErrWithdrawn is what a Linker returns (wrapped or not) for a person who
@@ -145,6 +151,9 @@ type colSpec struct {
 	// are worked out only for rows whose subject is not valid (see
 	// Worker.fakeColumn). Only kinds whose values are never invalid qualify.
 	lazy bool
+	// dict is the dictionary of a fake-name column given as a dictionary
+	// array (Options.nameDicts), nil otherwise.
+	dict arrow.Array
 }
 
 // canBeInvalid reports whether the column's values are validated (only
@@ -259,7 +268,13 @@ func (p *Pseudonymizer) Bind(in *arrow.Schema) (*arrow.Schema, error) {
 			p.plan = append(p.plan, step{keep: i, col: -1})
 		case p.specs[ci].rule.Action == ActionDrop:
 		default:
-			fields = append(fields, arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String, Nullable: true, Metadata: f.Metadata})
+			var t arrow.DataType = arrow.BinaryTypes.String
+			if s := &p.specs[ci]; s.rule.Action == ActionFakeName && p.opts.nameDicts {
+				if s.dict = nameDictionary(s.rule.Part); s.dict != nil {
+					t = nameDictType
+				}
+			}
+			fields = append(fields, arrow.Field{Name: f.Name, Type: t, Nullable: true, Metadata: f.Metadata})
 			p.plan = append(p.plan, step{keep: -1, col: ci})
 			if p.specs[ci].invalid == InvalidFlag && p.specs[ci].canBeInvalid() {
 				name := f.Name + "_invalid"
@@ -714,6 +729,9 @@ func (w *Worker) fakeColumn(ci int, a arrow.Array, n int) arrow.Array {
 	p := w.p
 	c := &w.cols[ci]
 	spec := &p.specs[ci]
+	if spec.dict != nil {
+		return w.fakeDictColumn(ci, a, n)
+	}
 	b := array.NewStringBuilder(p.mem)
 	defer b.Release()
 	b.Reserve(n)
@@ -742,11 +760,62 @@ func (w *Worker) fakeColumn(ci int, a arrow.Array, n int) arrow.Array {
 			b.Append(nameOf(int(ix[0]), int(ix[1]), spec.rule.Part))
 			c.sum.Values++
 		default:
-			b.Append(w.fake(c, spec.rule.Kind, canon, spec.rule.Part))
+			ix := w.fake(c, spec.rule.Kind, canon)
+			b.Append(nameOf(ix[0], ix[1], spec.rule.Part))
 			c.sum.Values++
 		}
 	}
 	return b.NewArray()
+}
+
+// fakeDictColumn is fakeColumn for a column given as a dictionary array
+// over its name list: row i holds the index of its name, 0 (the empty
+// string) for an empty value, null for null.
+func (w *Worker) fakeDictColumn(ci int, a arrow.Array, n int) arrow.Array {
+	p := w.p
+	c := &w.cols[ci]
+	spec := &p.specs[ci]
+	part := 0 // which of the two name indexes
+	if spec.rule.Part == PartFamily {
+		part = 1
+	}
+	b := array.NewInt32Builder(p.mem)
+	defer b.Release()
+	b.Reserve(n)
+	var subj *colScratch
+	if p.subj >= 0 {
+		subj = &w.cols[p.subj]
+	}
+	if spec.lazy {
+		c.arena = resetArena(c.arena, n) // classify reads the cache
+	}
+	for i := 0; i < n; i++ {
+		var st valueState
+		var canon string
+		subjValid := subj != nil && subj.state[i] == stateValid
+		if spec.lazy {
+			st, canon = w.classify(c, spec, a, i, subjValid)
+		} else {
+			st, canon = c.state[i], c.canon[i]
+		}
+		switch {
+		case st == stateNull:
+			b.UnsafeAppendBoolToBitmap(false)
+			c.sum.Empty++
+		case st != stateValid:
+			b.UnsafeAppend(0)
+			c.sum.Empty++
+		case subjValid:
+			b.UnsafeAppend(1 + subj.fakeIx[i][part])
+			c.sum.Values++
+		default:
+			b.UnsafeAppend(int32(1 + w.fake(c, spec.rule.Kind, canon)[part]))
+			c.sum.Values++
+		}
+	}
+	ix := b.NewArray()
+	defer ix.Release()
+	return array.NewDictionaryArray(nameDictType, ix, spec.dict)
 }
 
 // classify returns the state of row i of a lazy fake-name column, and its
@@ -798,13 +867,13 @@ func plainASCII(k Kind, v string) bool {
 }
 
 // fake returns a fictitious name (part), cached per worker and column.
-func (w *Worker) fake(c *colScratch, kind Kind, canon string, part NamePart) string {
+func (w *Worker) fake(c *colScratch, kind Kind, canon string) [2]int {
 	ix, ok := c.fakes.get(canon)
 	if !ok {
 		ix[0], ix[1] = w.faker.indexes(kind, canon)
 		c.fakes.put(strings.Clone(canon), ix) // canon may alias the batch's buffer
 	}
-	return nameOf(ix[0], ix[1], part)
+	return ix
 }
 
 func (w *Worker) flagColumn(ci int, n int) arrow.Array {

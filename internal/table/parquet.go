@@ -2,15 +2,20 @@ package table
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -18,18 +23,51 @@ import (
 // so memory does not grow with the file.
 type ParquetReader struct {
 	pf     *file.Reader
+	fr     *pqarrow.FileReader
 	rr     pqarrow.RecordReader
-	schema *arrow.Schema
+	schema *arrow.Schema // of the batches
+	stored *arrow.Schema // of the file, as a reader without dictionary reads sees it
+	// perGroup: one record reader a row group (when columns are read as
+	// dictionaries), so that no batch holds rows of two row groups; next is
+	// the next row group to open.
+	perGroup bool
+	next     int
 }
 
 // ErrNotParquet reports a file that is not a readable Parquet file.
 var ErrNotParquet = errors.New("not a valid Parquet file")
 
+// ParquetReadOptions configure a Parquet reader.
+type ParquetReadOptions struct {
+	// BatchRows is the most rows in a batch (default DefaultBatchRows).
+	BatchRows int
+	// Allocator allocates the batches' buffers.
+	Allocator memory.Allocator
+	// Dictionary, if set, names the columns the caller would take as
+	// dictionary arrays (indices into the values of a row group). A column
+	// named is read so when that is cheaper and changes nothing: a text or
+	// binary column (not a large one) at the top level of a flat schema whose every column
+	// chunk is dictionary-encoded throughout. Its values are then never
+	// copied out of the dictionary: for a column that passes through a
+	// command unchanged, reading and writing costs a few bytes a row
+	// instead of a hashed string. Batches then never span two row groups,
+	// and each batch's dictionary is its row group's. FileSchema tells the
+	// column's type in the file.
+	Dictionary func(column string) bool
+}
+
 // NewParquetReader opens the Parquet data in r (size bytes long).
-func NewParquetReader(r parquet.ReaderAtSeeker, batchRows int, mem memory.Allocator) (rd *ParquetReader, err error) {
+func NewParquetReader(r parquet.ReaderAtSeeker, batchRows int, mem memory.Allocator) (*ParquetReader, error) {
+	return OpenParquet(r, ParquetReadOptions{BatchRows: batchRows, Allocator: mem})
+}
+
+// OpenParquet opens the Parquet data in r with options o.
+func OpenParquet(r parquet.ReaderAtSeeker, o ParquetReadOptions) (rd *ParquetReader, err error) {
+	mem := o.Allocator
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
+	batchRows := o.BatchRows
 	if batchRows <= 0 {
 		batchRows = DefaultBatchRows
 	}
@@ -47,27 +85,118 @@ func NewParquetReader(r parquet.ReaderAtSeeker, batchRows int, mem memory.Alloca
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
-	if v := pf.MetaData().KeyValueMetadata().FindValue(arrowSchemaKey); v != nil {
-		if err := checkArrowSchema(*v); err != nil {
+	defer func() {
+		if err != nil {
 			pf.Close()
+		}
+	}()
+	kv := pf.MetaData().KeyValueMetadata()
+	if v := kv.FindValue(arrowSchemaKey); v != nil {
+		if err := checkArrowSchema(*v); err != nil {
 			return nil, fmt.Errorf("%w: its stored Arrow schema (%s) is malformed: %v", ErrNotParquet, arrowSchemaKey, err)
 		}
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}, mem)
+	ap := pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)}
+	stored, err := pqarrow.FromParquet(pf.MetaData().Schema, &ap, kv)
 	if err != nil {
-		pf.Close()
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	perGroup := false
+	if o.Dictionary != nil {
+		for _, c := range dictionaryColumns(pf, stored, o.Dictionary) {
+			ap.SetReadDict(c, true)
+			perGroup = true
+		}
+	}
+	fr, err := pqarrow.NewFileReader(pf, ap, mem)
 	if err != nil {
-		pf.Close()
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
-	return &ParquetReader{pf: pf, rr: rr, schema: rr.Schema()}, nil
+	rd = &ParquetReader{pf: pf, fr: fr, perGroup: perGroup}
+	var groups []int // all
+	if perGroup {
+		groups, rd.next = []int{0}, 1
+	}
+	if rd.rr, err = fr.GetRecordReader(context.Background(), nil, groups); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
+	}
+	rd.schema = rd.rr.Schema()
+	md := rd.schema.Metadata()
+	rd.stored = arrow.NewSchema(stored.Fields(), &md)
+	return rd, nil
 }
 
-// Schema returns the file's Arrow schema (with its key-value metadata).
+// dictionaryColumns returns the leaf columns of pf that want says to read
+// as dictionaries and that can be read so without cost: byte-array columns
+// of (not large) text or binary type in a flat schema (each top-level field is leaf i),
+// dictionary-encoded in every data page of every row group, as the column
+// chunks' page encoding statistics show (no statistics: not read so). A
+// chunk that fell back to plain encoding would grow its dictionary batch by
+// batch, and a writer given a changed dictionary starts a new row group.
+func dictionaryColumns(pf *file.Reader, stored *arrow.Schema, want func(string) bool) []int {
+	md := pf.MetaData()
+	sc := md.Schema
+	if sc.NumColumns() != stored.NumFields() {
+		return nil // nested fields: leaves and fields do not pair up
+	}
+	var cols []int
+	for i, f := range stored.Fields() {
+		switch f.Type.ID() {
+		case arrow.STRING, arrow.BINARY: // arrow-go reads large ones densely
+		default:
+			continue
+		}
+		c := sc.Column(i)
+		if c.PhysicalType() != parquet.Types.ByteArray || c.MaxRepetitionLevel() != 0 || c.Name() != f.Name || !want(f.Name) {
+			continue
+		}
+		ok := md.NumRowGroups() > 0
+		for g := 0; ok && g < md.NumRowGroups(); g++ {
+			cc, err := md.RowGroup(g).ColumnChunk(i)
+			ok = err == nil && dictionaryEncoded(cc)
+		}
+		if ok {
+			cols = append(cols, i)
+		}
+	}
+	return cols
+}
+
+// Parquet's page types and dictionary encodings, as page encoding
+// statistics record them.
+const (
+	pageData   = 0 // DATA_PAGE
+	pageDataV2 = 3 // DATA_PAGE_V2
+)
+
+// dictionaryEncoded reports whether every data page of the chunk is
+// dictionary-encoded, by its page encoding statistics.
+func dictionaryEncoded(cc *metadata.ColumnChunkMetaData) bool {
+	if !cc.HasDictionaryPage() {
+		return false
+	}
+	stats := cc.EncodingStats()
+	data := false
+	for _, s := range stats {
+		if t := int32(s.PageType); t != pageData && t != pageDataV2 {
+			continue
+		}
+		data = true
+		if s.Encoding != parquet.Encodings.RLEDict && s.Encoding != parquet.Encodings.PlainDict {
+			return false
+		}
+	}
+	return data
+}
+
+// Schema returns the schema of the batches (with the file's key-value
+// metadata). Columns read as dictionaries (ParquetReadOptions.Dictionary)
+// have dictionary types here.
 func (r *ParquetReader) Schema() *arrow.Schema { return r.schema }
+
+// FileSchema returns the file's Arrow schema as a reader that reads no
+// column as a dictionary sees it: for each column, the type the file gives.
+func (r *ParquetReader) FileSchema() *arrow.Schema { return r.stored }
 
 // NumRows returns the number of rows the file's footer declares.
 func (r *ParquetReader) NumRows() int64 { return r.pf.NumRows() }
@@ -79,23 +208,42 @@ func (r *ParquetReader) Next() (rec arrow.RecordBatch, err error) {
 			rec, err = nil, fmt.Errorf("%w (%v)", ErrNotParquet, p)
 		}
 	}()
-	rec, err = r.rr.Read()
-	if err != nil && !errors.Is(err, io.EOF) {
-		if rec != nil {
-			rec.Release()
+	for {
+		if r.rr == nil {
+			if r.next >= r.pf.NumRowGroups() {
+				return nil, io.EOF
+			}
+			if r.rr, err = r.fr.GetRecordReader(context.Background(), nil, []int{r.next}); err != nil {
+				r.rr = nil
+				return nil, fmt.Errorf("reading Parquet: %w", err)
+			}
+			r.next++
 		}
-		return nil, fmt.Errorf("reading Parquet: %w", err)
+		rec, err = r.rr.Read()
+		if err != nil && !errors.Is(err, io.EOF) {
+			if rec != nil {
+				rec.Release()
+			}
+			return nil, fmt.Errorf("reading Parquet: %w", err)
+		}
+		if rec != nil {
+			rec.Retain() // the record reader releases its current batch on the next Read
+			return rec, nil
+		}
+		if !r.perGroup {
+			return nil, io.EOF
+		}
+		r.rr.Release()
+		r.rr = nil
 	}
-	if rec == nil {
-		return nil, io.EOF
-	}
-	rec.Retain() // the record reader releases its current batch on the next Read
-	return rec, nil
 }
 
 // Close releases the reader.
 func (r *ParquetReader) Close() error {
-	r.rr.Release()
+	if r.rr != nil {
+		r.rr.Release()
+		r.rr = nil
+	}
 	return r.pf.Close()
 }
 
@@ -114,6 +262,12 @@ type ParquetOptions struct {
 	// statistics, which span nearly the whole range in every row group and
 	// so would let no reader skip one.
 	Random []string
+	// StoreValueType names dictionary columns that are dictionaries only in
+	// memory (read so, see ParquetReadOptions.Dictionary, or made so for
+	// speed): the Arrow schema stored in the file gives them their
+	// dictionary's value type, so that Arrow readers see the type the data
+	// had. It needs a flat schema (no nested fields).
+	StoreValueType []string
 	// Metadata is added to the file's key-value metadata.
 	Metadata map[string]string
 	// RowGroupRows is the number of rows in a row group (default 256Ki: the
@@ -126,8 +280,17 @@ type ParquetOptions struct {
 // ParquetWriter writes record batches to a Parquet file: Snappy compression,
 // dictionary encoding where it pays, the Arrow schema stored so that types
 // round-trip.
+//
+// A dictionary column is written as it is: its dictionary once a row group
+// and its indices, with no value hashed. arrow-go writes the rest of a
+// column chunk without dictionary encoding once a batch brings another
+// dictionary than the chunk's first, so the writer starts a new row group
+// there instead (a reader's row groups then carry over to the output, split
+// at RowGroupRows).
 type ParquetWriter struct {
-	fw *pqarrow.FileWriter
+	fw    *pqarrow.FileWriter
+	dicts []int         // the dictionary columns
+	cur   []arrow.Array // their dictionaries in the current row group
 }
 
 // NewParquetWriter returns a writer of schema to w.
@@ -153,24 +316,108 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, o ParquetOptions) (*Par
 			parquet.WithCompressionFor(c, compress.Codecs.Uncompressed),
 			parquet.WithStatsFor(c, false))
 	}
+	aprops := []pqarrow.WriterOption{pqarrow.WithAllocator(mem)}
+	var stored string
+	if len(o.StoreValueType) == 0 {
+		aprops = append(aprops, pqarrow.WithStoreSchema())
+	} else {
+		var err error
+		if stored, err = storedSchema(schema, o.StoreValueType, mem); err != nil {
+			return nil, err
+		}
+	}
 	// pqarrow closes a writer that is an io.Closer; hide Close so the caller
 	// can sync and rename the file first.
 	fw, err := pqarrow.NewFileWriter(schema, struct{ io.Writer }{w}, parquet.NewWriterProperties(props...),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
+		pqarrow.NewArrowWriterProperties(aprops...))
 	if err != nil {
 		return nil, err
+	}
+	if stored != "" {
+		if err := fw.AppendKeyValueMetadata(arrowSchemaKey, stored); err != nil {
+			return nil, err
+		}
 	}
 	for k, v := range o.Metadata {
 		if err := fw.AppendKeyValueMetadata(k, v); err != nil {
 			return nil, err
 		}
 	}
-	return &ParquetWriter{fw: fw}, nil
+	pw := &ParquetWriter{fw: fw}
+	for i, f := range schema.Fields() {
+		if f.Type.ID() == arrow.DICTIONARY {
+			pw.dicts = append(pw.dicts, i)
+		}
+	}
+	pw.cur = make([]arrow.Array, len(pw.dicts))
+	return pw, nil
+}
+
+// storedSchema returns the ARROW:schema entry for schema with the
+// dictionary columns named in plain given their value types, as pqarrow
+// would store it (base64 of the IPC schema message).
+func storedSchema(schema *arrow.Schema, plain []string, mem memory.Allocator) (string, error) {
+	fields := slices.Clone(schema.Fields())
+	for _, name := range plain {
+		idx := schema.FieldIndices(name)
+		if len(idx) != 1 {
+			return "", fmt.Errorf("column %q to store as its value type: %d columns have that name", name, len(idx))
+		}
+		dt, ok := fields[idx[0]].Type.(*arrow.DictionaryType)
+		if !ok {
+			return "", fmt.Errorf("column %q to store as its value type is not a dictionary", name)
+		}
+		fields[idx[0]].Type = dt.ValueType
+	}
+	for _, f := range fields {
+		if _, nested := f.Type.(arrow.NestedType); nested {
+			return "", fmt.Errorf("column %q: storing value types needs a flat schema", f.Name)
+		}
+	}
+	md := schema.Metadata()
+	return base64.StdEncoding.EncodeToString(flight.SerializeSchema(arrow.NewSchema(fields, &md), mem)), nil
 }
 
 // Write adds the batch to the current row group, starting a new one when it
-// is full (so row groups do not follow the batch size).
-func (w *ParquetWriter) Write(rec arrow.RecordBatch) error { return w.fw.WriteBuffered(rec) }
+// is full (so row groups do not follow the batch size) or when a dictionary
+// column's dictionary changes.
+func (w *ParquetWriter) Write(rec arrow.RecordBatch) error {
+	if len(w.dicts) > 0 && rec.NumRows() > 0 {
+		changed := false
+		for k, i := range w.dicts {
+			d := rec.Column(i).(*array.Dictionary).Dictionary()
+			if c := w.cur[k]; c != nil && c != d && !array.Equal(c, d) {
+				changed = true
+			}
+		}
+		if changed {
+			if n, err := w.fw.RowGroupNumRows(); err == nil && n > 0 {
+				if err := w.fw.NewBufferedRowGroupChecked(); err != nil {
+					return err
+				}
+			}
+		}
+		for k, i := range w.dicts {
+			d := rec.Column(i).(*array.Dictionary).Dictionary()
+			if w.cur[k] != d {
+				d.Retain()
+				if w.cur[k] != nil {
+					w.cur[k].Release()
+				}
+				w.cur[k] = d
+			}
+		}
+	}
+	return w.fw.WriteBuffered(rec)
+}
 
 // Close writes the footer. It does not close the underlying writer.
-func (w *ParquetWriter) Close() error { return w.fw.Close() }
+func (w *ParquetWriter) Close() error {
+	for k, d := range w.cur {
+		if d != nil {
+			d.Release()
+			w.cur[k] = nil
+		}
+	}
+	return w.fw.Close()
+}

@@ -132,7 +132,8 @@ func TestParquetRejectsGarbage(t *testing.T) {
 }
 
 // FuzzParquetReader feeds arbitrary bytes (seeded with real files) to the
-// Parquet reader: it must return an error or batches, never panic.
+// Parquet reader: it must return an error or batches, never panic, whether
+// it reads columns as dictionaries or not.
 func FuzzParquetReader(f *testing.F) {
 	mem := memory.NewGoAllocator()
 	r, err := NewCSVReader(strings.NewReader("a,b\n1,x\n2,\n"), CSVOptions{Allocator: mem})
@@ -146,19 +147,24 @@ func FuzzParquetReader(f *testing.F) {
 	w.Close()
 	f.Add(pq.Bytes())
 	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	f.Add(dictInput(f, 50, 20))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		pr, err := NewParquetReader(bytes.NewReader(b), 0, mem)
-		if err != nil {
-			require.ErrorIs(t, err, ErrNotParquet)
-			return
-		}
-		defer pr.Close()
-		for i := 0; i < 100; i++ {
-			rec, err := pr.Next()
+		// Both ways of reading: every column dense, and text columns as
+		// dictionaries where the file allows (one reader a row group).
+		for _, dict := range []func(string) bool{nil, func(string) bool { return true }} {
+			pr, err := OpenParquet(bytes.NewReader(b), ParquetReadOptions{Allocator: mem, Dictionary: dict})
 			if err != nil {
+				require.ErrorIs(t, err, ErrNotParquet)
 				return
 			}
-			rec.Release()
+			for i := 0; i < 100; i++ {
+				rec, err := pr.Next()
+				if err != nil {
+					break
+				}
+				rec.Release()
+			}
+			pr.Close()
 		}
 	})
 }

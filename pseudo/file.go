@@ -488,7 +488,8 @@ func openInput(j *FileJob, f table.Format) (*input, error) {
 
 // newWriter makes the output writer. CSV output keeps the input's CSV
 // dialect (delimiter, line ending, BOM, encoding), so a file from Excel goes
-// back to Excel; code columns are written to Parquet without compression.
+// back to Excel; code columns are written to Parquet without compression,
+// and neither they nor fictitious names with min/max statistics.
 func newWriter(out io.Writer, schema *arrow.Schema, f table.Format, in *input, rules *Rules, mem memory.Allocator) (table.Writer, error) {
 	if f == table.CSV {
 		d := csvio.Dialect{Comma: ','}
@@ -497,13 +498,17 @@ func newWriter(out io.Writer, schema *arrow.Schema, f table.Format, in *input, r
 		}
 		return table.NewCSVWriter(out, schema, d), nil
 	}
-	var random []string
+	var random, names []string
 	for _, c := range rules.Columns {
-		if c.Action == ActionCode {
+		switch c.Action {
+		case ActionCode:
 			random = append(random, c.Column)
+		case ActionFakeName:
+			names = append(names, c.Column)
 		}
 	}
-	return table.NewParquetWriter(out, schema, table.ParquetOptions{Random: random, StoreValueType: memoryDictionaries(in, schema, rules), Allocator: mem})
+	return table.NewParquetWriter(out, schema, table.ParquetOptions{Random: random, NoStatistics: names,
+		StoreValueType: memoryDictionaries(in, schema, rules), Allocator: mem})
 }
 
 // passThrough says which columns the rules leave as they are (no rule, keep

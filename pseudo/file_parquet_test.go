@@ -120,6 +120,11 @@ func TestFileParquetDictionaries(t *testing.T) {
 						}
 					}
 					require.Equal(t, len(cc.EncodingStats()), 2, "row group %d column %s: a dictionary page and dictionary data pages, %v", g, col, cc.EncodingStats())
+					// Min/max statistics for the kept column, none for
+					// fictitious names (they span the name list).
+					set, err := cc.StatsSet()
+					require.NoError(t, err)
+					require.Equal(t, col == "kommune", set, "row group %d column %s: statistics", g, col)
 				}
 			}
 		})

@@ -262,6 +262,13 @@ type ParquetOptions struct {
 	// statistics, which span nearly the whole range in every row group and
 	// so would let no reader skip one.
 	Random []string
+	// NoStatistics names columns written without min/max statistics, for
+	// the same reason as Random ones but with dictionary encoding and
+	// compression: values drawn evenly from a short list (fictitious
+	// names) span the whole list in nearly every row group. For a
+	// dictionary column this also saves arrow-go's hashing of every batch's
+	// indices to find the values it uses.
+	NoStatistics []string
 	// StoreValueType names dictionary columns that are dictionaries only in
 	// memory (read so, see ParquetReadOptions.Dictionary, or made so for
 	// speed): the Arrow schema stored in the file gives them their
@@ -315,6 +322,9 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema, o ParquetOptions) (*Par
 			parquet.WithDictionaryFor(c, false),
 			parquet.WithCompressionFor(c, compress.Codecs.Uncompressed),
 			parquet.WithStatsFor(c, false))
+	}
+	for _, c := range o.NoStatistics {
+		props = append(props, parquet.WithStatsFor(c, false))
 	}
 	aprops := []pqarrow.WriterOption{pqarrow.WithAllocator(mem)}
 	var stored string

@@ -211,12 +211,22 @@ func filterParquet(ctx context.Context, path string, w io.Writer, m *matcher, s 
 	}
 	defer f.Close()
 	mem := memory.DefaultAllocator
-	pr, err := table.NewParquetReader(f, 0, mem)
+	// Text columns come as dictionaries where the file allows it cheaply, so
+	// that the kept rows are written without their values being copied or
+	// hashed again; the output stores those columns' types as the input had
+	// them.
+	pr, err := table.OpenParquet(f, table.ParquetReadOptions{Allocator: mem, Dictionary: func(string) bool { return true }})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer pr.Close()
-	pw, err := table.NewParquetWriter(w, pr.Schema(), table.ParquetOptions{Allocator: mem})
+	var asRead []string
+	for i, fl := range pr.Schema().Fields() {
+		if fl.Type.ID() == arrow.DICTIONARY && pr.FileSchema().Field(i).Type.ID() != arrow.DICTIONARY {
+			asRead = append(asRead, fl.Name)
+		}
+	}
+	pw, err := table.NewParquetWriter(w, pr.Schema(), table.ParquetOptions{Allocator: mem, StoreValueType: asRead})
 	if err != nil {
 		return err
 	}

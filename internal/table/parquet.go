@@ -136,8 +136,13 @@ func OpenParquet(r parquet.ReaderAtSeeker, o ParquetReadOptions) (rd *ParquetRea
 func dictionaryColumns(pf *file.Reader, stored *arrow.Schema, want func(string) bool) []int {
 	md := pf.MetaData()
 	sc := md.Schema
+	for _, f := range stored.Fields() {
+		if _, nested := f.Type.(arrow.NestedType); nested {
+			return nil // leaves and fields do not pair up, and see ParquetOptions.StoreValueType
+		}
+	}
 	if sc.NumColumns() != stored.NumFields() {
-		return nil // nested fields: leaves and fields do not pair up
+		return nil
 	}
 	var cols []int
 	for i, f := range stored.Fields() {

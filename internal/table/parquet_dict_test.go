@@ -339,3 +339,33 @@ func TestParquetStoreValueTypeErrors(t *testing.T) {
 		require.ErrorContains(t, err, tc.err)
 	}
 }
+
+// TestParquetDictionaryReadNested: a schema with a nested field reads no
+// column as a dictionary (StoreValueType needs a flat schema), even a text
+// column beside it.
+func TestParquetDictionaryReadNested(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "s", Type: arrow.StructOf(arrow.Field{Name: "x", Type: arrow.BinaryTypes.String})},
+		{Name: "city", Type: arrow.BinaryTypes.String},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for i := 0; i < 10; i++ {
+		sb := b.Field(0).(*array.StructBuilder)
+		sb.Append(true)
+		sb.FieldBuilder(0).(*array.StringBuilder).Append("x")
+		b.Field(1).(*array.StringBuilder).Append([]string{"Oslo", "Bergen"}[i%2])
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	var buf bytes.Buffer
+	w, err := NewParquetWriter(&buf, schema, ParquetOptions{})
+	require.NoError(t, err)
+	require.NoError(t, w.Write(rec))
+	require.NoError(t, w.Close())
+	r, err := OpenParquet(bytes.NewReader(buf.Bytes()), ParquetReadOptions{Dictionary: func(string) bool { return true }})
+	require.NoError(t, err)
+	defer r.Close()
+	require.True(t, schema.Equal(r.Schema()), "no dictionary reads: %s", r.Schema())
+}

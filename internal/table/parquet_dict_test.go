@@ -367,5 +367,7 @@ func TestParquetDictionaryReadNested(t *testing.T) {
 	r, err := OpenParquet(bytes.NewReader(buf.Bytes()), ParquetReadOptions{Dictionary: func(string) bool { return true }})
 	require.NoError(t, err)
 	defer r.Close()
-	require.True(t, schema.Equal(r.Schema()), "no dictionary reads: %s", r.Schema())
+	for i, f := range r.Schema().Fields() {
+		require.True(t, arrow.TypeEqual(schema.Field(i).Type, f.Type), "no dictionary reads: %s", r.Schema())
+	}
 }

@@ -2,7 +2,9 @@ package keyvault
 
 import (
 	"bytes"
+	"cmp"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -136,14 +138,71 @@ func (t *Tx) startWrite() {
 
 // sortBatch sorts a batch by keyed index and returns the positions of its
 // links in code order.
+//
+// It sorts 16-byte keys (a position and the first 8 bytes of the key, as a
+// big-endian number) rather than the links themselves, then moves each
+// link once: a comparison is one integer compare but for ties, and no link
+// (96 bytes) is swapped O(log n) times. 2026-12-03 (AMD EPYC, 2 cores): see
+// BenchmarkSortBatch.
 func sortBatch(ps []pendingLink) []int32 {
-	slices.SortFunc(ps, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
-	byCode := make([]int32, len(ps))
-	for i := range byCode {
-		byCode[i] = int32(i)
+	keys := make([]sortKey, len(ps))
+	for i := range ps {
+		keys[i] = sortKey{binary.BigEndian.Uint64(ps[i].idx[:8]), int32(i)}
 	}
-	slices.SortFunc(byCode, func(a, b int32) int { return strings.Compare(ps[a].code, ps[b].code) })
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.k != b.k {
+			return cmp.Compare(a.k, b.k)
+		}
+		return bytes.Compare(ps[a.i].idx[:], ps[b.i].idx[:])
+	})
+	// Move link keys[j].i to j, one cycle of the permutation at a time.
+	for j := range keys {
+		if keys[j].i < 0 || int(keys[j].i) == j {
+			continue
+		}
+		tmp := ps[j]
+		k := j
+		for {
+			src := int(keys[k].i)
+			keys[k].i = -1
+			if src == j {
+				ps[k] = tmp
+				break
+			}
+			ps[k] = ps[src]
+			k = src
+		}
+	}
+	for i := range ps {
+		keys[i] = sortKey{prefix8(ps[i].code), int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.k != b.k {
+			return cmp.Compare(a.k, b.k)
+		}
+		return strings.Compare(ps[a.i].code, ps[b.i].code)
+	})
+	byCode := make([]int32, len(ps))
+	for j, k := range keys {
+		byCode[j] = k.i
+	}
 	return byCode
+}
+
+// sortKey is a link's position in its batch and the first 8 bytes of its
+// sort key.
+type sortKey struct {
+	k uint64
+	i int32
+}
+
+// prefix8 returns the first 8 bytes of s as a big-endian number, padded
+// with zero bytes: prefix8(a) < prefix8(b) implies a < b, and equal
+// prefixes leave the order to a full comparison.
+func prefix8(s string) uint64 {
+	var b [8]byte
+	copy(b[:], s)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // wait waits until every batch handed over is written and returns the

@@ -3,6 +3,8 @@ package keyvault
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -498,4 +500,68 @@ func TestBatchesGrowWithVault(t *testing.T) {
 		require.True(t, found, "link %d", i)
 		assert.Equal(t, fmt.Sprintf("KS%d", i), code)
 	}
+}
+
+// TestSortBatch: sortBatch orders a batch as a plain sort by keyed index
+// does and gives the code order a plain sort by code does, with keys that
+// share their first 8 bytes, equal keys, codes shorter than 8 bytes and
+// codes that differ only past a zero byte.
+func TestSortBatch(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 7, 100, 5000} {
+		ps := make([]pendingLink, n)
+		for i := range ps {
+			for j := range ps[i].idx {
+				ps[i].idx[j] = byte(rnd.IntN(256))
+			}
+			if rnd.IntN(3) == 0 { // a shared 8-byte prefix
+				copy(ps[i].idx[:8], "samepref")
+			}
+			if i > 0 && rnd.IntN(10) == 0 { // an equal key
+				ps[i].idx = ps[rnd.IntN(i)].idx
+			}
+			ps[i].code = []string{"", "K", "K\x00", "K\x00\x01", "KS12345678", "KS1234567", "KS12345679"}[rnd.IntN(7)] + fmt.Sprint(rnd.IntN(50))
+			ps[i].link = int64(i)
+		}
+		want := slices.Clone(ps)
+		slices.SortStableFunc(want, func(a, b pendingLink) int { return bytes.Compare(a.idx[:], b.idx[:]) })
+		links := map[int64]bool{}
+		got := slices.Clone(ps)
+		byCode := sortBatch(got)
+		for i := range got {
+			require.Equal(t, want[i].idx, got[i].idx, "n %d position %d", n, i)
+			links[got[i].link] = true
+		}
+		require.Len(t, links, n, "each link once")
+		require.Len(t, byCode, n)
+		seen := map[int32]bool{}
+		for j, i := range byCode {
+			seen[i] = true
+			if j > 0 {
+				require.LessOrEqual(t, got[byCode[j-1]].code, got[i].code, "n %d code position %d", n, j)
+			}
+		}
+		require.Len(t, seen, n, "a permutation")
+	}
+}
+
+// BenchmarkSortBatch sorts a batch of linkBatch links with random keyed
+// indexes and codes like keyed ones.
+func BenchmarkSortBatch(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	ps := make([]pendingLink, linkBatch)
+	for i := range ps {
+		for j := range ps[i].idx {
+			ps[i].idx[j] = byte(rnd.IntN(256))
+		}
+		ps[i].code = fmt.Sprintf("K%015x", rnd.Uint64())
+	}
+	work := make([]pendingLink, len(ps))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		copy(work, ps)
+		sortBatch(work)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/link")
 }

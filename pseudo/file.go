@@ -170,7 +170,10 @@ func (j *FileJob) Run(ctx context.Context) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	outSchema, err := p.Bind(in.r.Schema())
+	// The input's key-value metadata (a Parquet file's) is not carried
+	// over: it may describe columns the rules code or drop (pandas and
+	// Spark store column types there) or hold anything else.
+	outSchema, err := p.Bind(arrow.NewSchema(in.r.Schema().Fields(), nil))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name(j.In), err)
 	}

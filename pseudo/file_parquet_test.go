@@ -45,7 +45,7 @@ func TestFileParquetDictionaries(t *testing.T) {
 	in := filepath.Join(dir, "in.parquet")
 	f, err := os.Create(in)
 	require.NoError(t, err)
-	w, err := table.NewParquetWriter(f, rec.Schema(), table.ParquetOptions{RowGroupRows: 40})
+	w, err := table.NewParquetWriter(f, rec.Schema(), table.ParquetOptions{RowGroupRows: 40, Metadata: map[string]string{"origin": "test"}})
 	require.NoError(t, err)
 	require.NoError(t, w.Write(rec))
 	require.NoError(t, w.Close())
@@ -108,6 +108,7 @@ func TestFileParquetDictionaries(t *testing.T) {
 			defer fo.Close()
 			pf, err := file.NewParquetReader(fo)
 			require.NoError(t, err)
+			require.Nil(t, pf.MetaData().KeyValueMetadata().FindValue("origin"), "the input's key-value metadata is not copied")
 			require.Equal(t, 3, pf.NumRowGroups(), "the input's row groups (of 40 rows, with dictionaries in another order each) carry over")
 			for g := 0; g < pf.NumRowGroups(); g++ {
 				for _, col := range []string{"fornavn", "etternavn", "kommune"} {

@@ -120,9 +120,10 @@ func OpenParquet(r parquet.ReaderAtSeeker, o ParquetReadOptions) (rd *ParquetRea
 	if rd.rr, err = fr.GetRecordReader(context.Background(), nil, groups); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
-	rd.schema = rd.rr.Schema()
-	md := rd.schema.Metadata()
-	rd.stored = arrow.NewSchema(stored.Fields(), &md)
+	// The record reader's schema has the fields but not the file's
+	// key-value metadata, which FromParquet gives (less ARROW:schema).
+	md := stored.Metadata()
+	rd.schema, rd.stored = arrow.NewSchema(rd.rr.Schema().Fields(), &md), stored
 	return rd, nil
 }
 
@@ -194,9 +195,10 @@ func dictionaryEncoded(cc *metadata.ColumnChunkMetaData) bool {
 	return data
 }
 
-// Schema returns the schema of the batches (with the file's key-value
-// metadata). Columns read as dictionaries (ParquetReadOptions.Dictionary)
-// have dictionary types here.
+// Schema returns the schema of the batches, with the file's key-value
+// metadata (but for the stored Arrow schema; the batches' own schemas have
+// none). Columns read as dictionaries (ParquetReadOptions.Dictionary) have
+// dictionary types here.
 func (r *ParquetReader) Schema() *arrow.Schema { return r.schema }
 
 // FileSchema returns the file's Arrow schema as a reader that reads no

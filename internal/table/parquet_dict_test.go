@@ -143,6 +143,7 @@ func TestParquetDictionaryRead(t *testing.T) {
 			old, err := NewParquetReader(bytes.NewReader(in), 500, nil)
 			require.NoError(t, err)
 			require.Equal(t, old.Schema().Metadata(), r.Schema().Metadata(), "metadata as without dictionary reads")
+			require.Equal(t, []string{"origin"}, r.Schema().Metadata().Keys(), "the file's key-value metadata but ARROW:schema")
 			require.NoError(t, old.Close())
 
 			got, sizes := readAll(t, r)
@@ -227,6 +228,7 @@ func TestParquetDictionaryRoundTrip(t *testing.T) {
 			got, pf := plainTable(t, out.Bytes())
 			defer got.Release()
 			requireSameTable(t, want, got)
+			require.Equal(t, "test", *pf.MetaData().KeyValueMetadata().FindValue("origin"), "key-value metadata kept")
 
 			// Row groups end at the input's (every 1200 rows) and at outRows.
 			var ends []int64

@@ -388,10 +388,16 @@ func (t *Tx) settleRepeats(ps []pendingLink, byCode []int32) ([]pendingLink, []i
 	if drops == 0 {
 		return ps, byCode, nil
 	}
-	// Drop them from ps, and from byCode, whose positions move: at[i] is
-	// the new position of link i (how many stay before it), or -1.
-	at := slices.Grow(pos[:0], len(ps))[:len(ps)]
-	pos = at
+	ps, byCode = t.dropMarked(ps, byCode)
+	return ps, byCode, nil
+}
+
+// dropMarked takes the links marked drop out of ps, and out of byCode,
+// whose positions move. ps keeps its order.
+func (t *Tx) dropMarked(ps []pendingLink, byCode []int32) ([]pendingLink, []int32) {
+	// at[i] is the new position of link i (how many stay before it), or -1.
+	at := slices.Grow(t.posBuf[:0], len(ps))[:len(ps)]
+	defer func() { t.posBuf = at[:0] }()
 	n := 0
 	for i := range ps {
 		at[i] = -1
@@ -407,7 +413,7 @@ func (t *Tx) settleRepeats(ps []pendingLink, byCode []int32) ([]pendingLink, []i
 			kept = append(kept, at[i])
 		}
 	}
-	return ps[:n], kept, nil
+	return ps[:n], kept
 }
 
 // split partitions ps in place, stably, into the links for which keep

@@ -12,6 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// noBulk turns bulk runs off (bulkMaps), to test how a batch is written
+// into the maps directly (as after a bulk run ends).
+func noBulk(t *testing.T) {
+	old := bulkMaps
+	bulkMaps = false
+	t.Cleanup(func() { bulkMaps = old })
+}
+
 // smallBatches makes Tx.Link write every n links, to test batch boundaries.
 func smallBatches(t *testing.T, n int) {
 	old := linkBatch
@@ -32,20 +40,30 @@ func storedVault(t *testing.T, n int) (*Vault, string) {
 	return v, path
 }
 
-// A conflict with a stored link is found when the batch is written: it
-// fails the transaction, every later call returns it, Commit rolls back.
+// A conflict with a stored link fails the transaction, every later call
+// returns it, Commit rolls back. An identifier stored with another code is
+// found when the batch is written; a code stored for someone else when the
+// batch is written into the maps: at once outside a bulk run, else when
+// the run reads its maps (Resolve, Counts, Commit).
 func TestConflictAtFlushFailsTx(t *testing.T) {
 	smallBatches(t, 4)
 	for _, c := range []struct {
-		name string
-		id   int
-		code string
-		want error
+		name   string
+		bulk   bool
+		id     int
+		code   string
+		want   error
+		atOnce bool // found when the batch is written
 	}{
-		{"identifier linked to another code", 1, "KZ", ErrConflict},
-		{"code of someone else", 100, "KS2", ErrCodeTaken},
+		{"identifier linked to another code", true, 1, "KZ", ErrConflict, true},
+		{"code of someone else", true, 100, "KS2", ErrCodeTaken, false},
+		{"identifier linked to another code, no bulk run", false, 1, "KZ", ErrConflict, true},
+		{"code of someone else, no bulk run", false, 100, "KS2", ErrCodeTaken, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if !c.bulk {
+				noBulk(t)
+			}
 			v, path := storedVault(t, 10)
 			before := snapshot(t, path)
 
@@ -69,7 +87,11 @@ func TestConflictAtFlushFailsTx(t *testing.T) {
 			require.NoError(t, tx.Link("nid", synthNID(201), "K201"))
 			require.NoError(t, tx.Link("nid", synthNID(202), "K202"), "the batch is written in the background")
 			waitWritten(tx)
-			require.ErrorIs(t, tx.Link("nid", synthNID(203), "K203"), c.want)
+			if c.atOnce {
+				require.ErrorIs(t, tx.Link("nid", synthNID(203), "K203"), c.want)
+			} else {
+				require.NoError(t, tx.Link("nid", synthNID(203), "K203"), "not found yet")
+			}
 			_, err = tx.Resolve(DefaultDomain, "KS3")
 			require.ErrorIs(t, err, c.want)
 			require.ErrorIs(t, tx.Commit(Entry{Action: "pseudonymize"}), c.want)
@@ -127,6 +149,7 @@ func TestCodeTakenWithinBatch(t *testing.T) {
 // inserted, the second is refused.
 func TestCodeTakenWithinReturningBatch(t *testing.T) {
 	smallBatches(t, 4)
+	noBulk(t)
 	tx, path, before := storedTx(t, 10)
 	skipOneBatch(t, tx)
 	require.NoError(t, tx.Link("nid", synthNID(200), "KA"))
@@ -288,6 +311,7 @@ func skipOneBatch(t *testing.T, tx *Tx) {
 // counts and conflicts come out the same.
 func TestInsertReturningPath(t *testing.T) {
 	smallBatches(t, 4)
+	noBulk(t)
 	v, _ := storedVault(t, 10)
 	for _, conflict := range []bool{false, true} {
 		tx, err := v.Begin(t.Context(), DefaultDomain)
@@ -385,6 +409,7 @@ func TestProbePlans(t *testing.T) {
 // INSERT skips a row. A first run in a domain with other people's links
 // inserts first.
 func TestFirstBatchProbesSample(t *testing.T) {
+	noBulk(t) // a bulk run probes every batch
 	v, _ := storedVault(t, 1000)
 	for _, rerun := range []bool{true, false} {
 		tx, err := v.Begin(t.Context(), DefaultDomain)
@@ -417,6 +442,17 @@ func TestFirstBatchProbesSample(t *testing.T) {
 // batch is reordered between the three trees. Every link ends up in all
 // three, consistent (Verify), and is found by identifier and by code.
 func TestMixedBatchesVerify(t *testing.T) {
+	for _, bulk := range []bool{true, false} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
+			if !bulk {
+				noBulk(t)
+			}
+			testMixedBatchesVerify(t)
+		})
+	}
+}
+
+func testMixedBatchesVerify(t *testing.T) {
 	smallBatches(t, 64)
 	v, _ := storedVault(t, 100)
 	tx, err := v.Begin(t.Context(), DefaultDomain)

@@ -15,19 +15,26 @@ import (
 
 // Deferred maps ("bulk" runs).
 //
-// A run into a domain whose maps hold nothing yet (a dataset's first
-// pseudonymisation: the common case for millions of new people) cannot
-// meet an identifier stored before it, and the seen-set tells it every
-// identifier it met itself, except those it evicted (its filter marks
-// them, and sometimes a new one). Such a run writes each batch's links to
-// their groups at once, but keeps the batch's map entries, sorted, as a
-// run in a temporary file, and sets the possible repeats aside. When the
-// run must read the maps (Assign, Counts, Resolve, Commit) the runs are
-// merged and inserted in key order, and the repeats are settled in the
-// same merge (endBulk): a B-tree that grows only at its end costs SQLite
-// a fraction of one updated in batches spread over every leaf (3.65M
-// keyed indexes: 2.2 s sorted against 7.2 s in batches of 65,536; see
-// benchmarks/README.md). From then on the run goes on as any other.
+// The seen-set tells a run every identifier it met itself, except those
+// it evicted (its filter marks them, and sometimes a new one). So a run
+// writes each batch's links to their groups at once, but keeps the
+// batch's map entries, sorted, as a run in a temporary file, and sets the
+// possible repeats aside. When the run must read the maps (Assign, Counts,
+// Resolve, Commit) the runs are merged and inserted in key order, and the
+// repeats are settled in the same merge (endBulk). Into empty maps (a
+// dataset's first pseudonymisation: the common case for millions of new
+// people) a B-tree that grows only at its end costs SQLite a fraction of
+// one updated in batches spread over every leaf (3.65M keyed indexes:
+// 2.2 s sorted against 7.2 s in batches of 65,536; see
+// benchmarks/README.md); into maps that hold links, one ordered pass
+// touches each leaf once instead of once a batch. From then on the run
+// goes on as any other.
+//
+// In a domain that held links when the run began (Tx.stored), each batch
+// is probed by keyed index first (settleStored): what is stored is
+// checked and dropped, and the rest is new, as nothing of the run is in
+// the maps yet. A new identifier's code that a stored link has is found
+// when the maps are loaded (codeTaken).
 //
 // The temporary file is created 0600 beside the vault (whose directory
 // must be writable for SQLite's journal anyway) and unlinked at once where
@@ -35,7 +42,8 @@ import (
 // repeats' sealed identifiers, which the vault file holds too; never an
 // identifier in clear.
 
-// bulkMaps turns deferred maps on; tests turn it off to compare.
+// bulkMaps turns deferred maps on; tests turn it off to compare, and to
+// test how a batch is written into the maps directly (as after endBulk).
 var bulkMaps = true
 
 // mergeBuffers is the memory the merge's read buffers share; maxSpillRuns
@@ -242,15 +250,21 @@ func (s *mapSpill) merge(runs []spillRun, codes bool, emit func(e *spillEntry) e
 	return nil
 }
 
-// spillBatch writes a bulk run's batch: ps (in idx order, byCode its code
-// order) holds no identifier met before in the transaction or stored
-// before it, except twins within the batch, which are dropped here. The
-// links go to their groups; their map entries to the spill file.
+// spillBatch writes a bulk run's batch (ps in idx order, byCode its code
+// order): the repeats are set aside, twins within the batch and (in a
+// domain that held links) identifiers stored before the run are checked
+// and dropped; the new links go to their groups, their map entries to the
+// spill file.
 func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 	ps, byCode = t.deferRepeats(ps, byCode, arena)
 	ps, byCode, err := t.settleRepeats(ps, byCode) // no repeats left: drops the twins only
 	if err != nil {
 		return err
+	}
+	if t.stored && len(ps) > 0 {
+		if ps, byCode, err = t.settleStored(ps, byCode); err != nil {
+			return err
+		}
 	}
 	if len(ps) == 0 {
 		return t.bulkLimits()
@@ -271,6 +285,38 @@ func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 		return err
 	}
 	return t.bulkLimits()
+}
+
+// settleStored takes out of a bulk run's batch (in idx order, no repeats,
+// no twins) the links whose identifier the domain held before the run,
+// found with a probe of the keyed-index map and checked like any stored
+// link (verifyStored). The maps hold nothing of this run yet, and none of
+// the others can have been queued before in it (they are not repeats), so
+// the others are new. It returns ps, still in idx order, and byCode for it.
+func (t *Tx) settleStored(ps []pendingLink, byCode []int32) ([]pendingLink, []int32, error) {
+	if err := t.probe(ps, probeIdxSQL); err != nil {
+		return nil, nil, err
+	}
+	// verifyStored sorts what it checks: it gets copies.
+	stored := t.repeatBuf[:0]
+	for i := range ps {
+		if ps[i].found {
+			ps[i].drop = true
+			stored = append(stored, ps[i])
+		}
+	}
+	defer func() {
+		clear(stored)
+		t.repeatBuf = stored[:0]
+	}()
+	if len(stored) == 0 {
+		return ps, byCode, nil
+	}
+	if err := t.verifyStored(stored); err != nil {
+		return nil, nil, err
+	}
+	ps, byCode = t.dropMarked(ps, byCode)
+	return ps, byCode, nil
 }
 
 // bulkLimits keeps what a bulk run holds from growing with the input: it
@@ -706,6 +752,25 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 	return nil
 }
 
+// codeTaken finds the code of args (code and link pairs, in code order)
+// that the code map gives another link, for an INSERT that skipped a row:
+// ErrCodeTaken naming it.
+func (t *Tx) codeTaken(args []any) error {
+	ps := make([]pendingLink, len(args)/2)
+	for i := range ps {
+		ps[i].code, ps[i].want = args[2*i].(string), args[2*i+1].(int64)
+	}
+	if err := t.probe(ps, probeCodeSQL); err != nil {
+		return err
+	}
+	for i := range ps {
+		if !ps[i].found || ps[i].link != ps[i].want {
+			return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, ps[i].code, t.domain.info.Name)
+		}
+	}
+	return corruptf("a code of domain %s was refused, but it is not there", t.domain.info.Name)
+}
+
 // insertChunk inserts the rows of args (two arguments each) into a map
 // with multi-row statements.
 func (t *Tx) insertChunk(kind int, args []any) error {
@@ -723,8 +788,12 @@ func (t *Tx) insertChunk(kind int, args []any) error {
 		if m, err := got.RowsAffected(); err != nil {
 			return t.fail(err)
 		} else if int(m) != c {
-			// Keys are unique within the run (checked in the merge)
-			// and the domain's maps were empty.
+			// Keys are unique within the run (checked in the merge), and
+			// its identifiers were not stored before (settleStored); but
+			// a stored link may have a new identifier's code.
+			if kind == insCodeSQL {
+				return t.codeTaken(args[2*done : 2*(done+c)])
+			}
 			return corruptf("a map of domain %s refused a new entry", t.domain.info.Name)
 		}
 		done += c

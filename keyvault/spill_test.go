@@ -79,13 +79,33 @@ func TestBulkMatchesBatches(t *testing.T) {
 		{"repeats the seen-set holds", 16, 1 << 12, 300, 90, 100, true, false},
 		{"repeats of evicted identifiers, set aside", 16, 64, 600, 250, 10000, true, false},
 		{"more repeats than a bulk run holds: spilled", 16, 64, 3000, 900, 32, true, false},
-		{"more batches than maxSpillRuns", 1, 1 << 12, maxSpillRuns + 50, maxSpillRuns + 50, 100, false, false},
+		{"more batches than maxSpillRuns", 1, 1 << 12, maxSpillRuns*3/2 + 50, maxSpillRuns*3/2 + 50, 100, false, false},
 		{"every identifier taken for a repeat: all new", 16, 1 << 12, 500, 200, 10000, true, true},
 		{"every identifier taken for a repeat, spilled", 16, 1 << 12, 500, 200, 32, true, true},
 		{"every identifier taken for a repeat, some met twice", 16, 64, 600, 250, 10000, true, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, stored := range []bool{false, true} {
+		for _, tt := range tests {
+			if stored {
+				tt.name += ", a third stored before"
+			}
+			t.Run(tt.name, func(t *testing.T) {
+				testBulkMatchesBatches(t, tt.batch, tt.seen, tt.links, tt.distinct, tt.deferCap, tt.bulkAtEnd, tt.flagAll, stored)
+			})
+		}
+	}
+}
+
+// testBulkMatchesBatches is one case of TestBulkMatchesBatches: with stored,
+// every third identifier (p % 3 == 0) is linked, with its code, by a run
+// before the two compared.
+func testBulkMatchesBatches(t *testing.T, batch, seen, links, distinct, deferCap int, bulkAtEnd, flagAll, stored bool) {
+	tt := struct {
+		batch, seen, links, distinct, deferCap int
+		bulkAtEnd, flagAll                     bool
+	}{batch, seen, links, distinct, deferCap, bulkAtEnd, flagAll}
+	{
+		{
 			smallBatches(t, tt.batch)
 			boundSeen(t, tt.seen)
 			oldCap := maxDeferred
@@ -96,12 +116,21 @@ func TestBulkMatchesBatches(t *testing.T) {
 			for i, bulk := range []bool{true, false} {
 				domain := []string{"bulk", "batches"}[i]
 				require.NoError(t, v.AddDomain(domain, SchemeKeyed))
+				if stored {
+					tx, err := v.Begin(t.Context(), domain)
+					require.NoError(t, err)
+					for p := 0; p < tt.distinct; p += 3 {
+						require.NoError(t, tx.Link("nid", synthNID(p), testCode('K', p)))
+					}
+					commit(t, tx)
+				}
 				old := bulkMaps
 				bulkMaps = bulk
 				tx, err := v.Begin(t.Context(), domain)
 				bulkMaps = old
 				require.NoError(t, err)
 				assert.Equal(t, bulk, tx.bulk)
+				assert.Equal(t, bulk && stored, tx.stored)
 				if tt.flagAll {
 					tx.seen.gone = make([]uint64, goneWords)
 					for i := range tx.seen.gone {
@@ -125,7 +154,11 @@ func TestBulkMatchesBatches(t *testing.T) {
 				assert.False(t, tx.bulk)
 				commit(t, tx)
 			}
-			assert.Equal(t, [2]int{tt.distinct, 0}, counts[0])
+			storedN := 0
+			if stored {
+				storedN = (tt.distinct + 2) / 3
+			}
+			assert.Equal(t, [2]int{tt.distinct - storedN, storedN}, counts[0])
 			assert.Equal(t, counts[1], counts[0])
 			_, err := v.Verify(t.Context(), VerifyOptions{})
 			require.NoError(t, err)
@@ -136,7 +169,7 @@ func TestBulkMatchesBatches(t *testing.T) {
 			want := readDomainState(t, db, "batches")
 			assert.Len(t, got.links, tt.distinct)
 			assert.Equal(t, want, got)
-		})
+		}
 	}
 }
 
@@ -176,17 +209,20 @@ func TestBulkSpillFileRemoved(t *testing.T) {
 	}
 }
 
-// Only a domain whose maps are empty gets a bulk run.
-func TestBulkOnlyForEmptyDomain(t *testing.T) {
+// Every run starts as a bulk run; one into a domain that holds links
+// probes each batch for them (stored).
+func TestBulkStoredDomain(t *testing.T) {
 	v, _ := storedVault(t, 5)
 	tx, err := v.Begin(t.Context(), DefaultDomain)
 	require.NoError(t, err)
-	assert.False(t, tx.bulk, "the domain holds links")
+	assert.True(t, tx.bulk)
+	assert.True(t, tx.stored, "the domain holds links")
 	require.NoError(t, tx.Rollback())
 	require.NoError(t, v.AddDomain("other", SchemeKeyed))
 	tx, err = v.Begin(t.Context(), "other")
 	require.NoError(t, err)
-	assert.True(t, tx.bulk, "an empty domain of a vault with links elsewhere")
+	assert.True(t, tx.bulk)
+	assert.False(t, tx.stored, "an empty domain of a vault with links elsewhere")
 	require.NoError(t, tx.Rollback())
 }
 

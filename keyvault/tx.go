@@ -91,16 +91,18 @@ type Tx struct {
 	codeBuf     []pendingLink                 // writePending's inserted links in code order
 	stmts       [nStmtKinds]map[int]*sql.Stmt // multi-row statements by kind and number of rows
 	skipped     bool                          // the last INSERT into link_index skipped rows (see insertIndex)
-	// A run into a domain with empty maps defers them (spill.go).
-	bulk       bool
-	spill      *mapSpill
-	deferred   []pendingLink // repeats a bulk run set aside
-	deferArena []byte        // and their sealed identifiers
-	probeBuf   []mapRow
-	linkBuf    []int64       // link ids of inserted rows
-	repeatBuf  []pendingLink // settleRepeats' links that may be repeats
-	posBuf     []int32       // and their positions in the batch
-	args       []any
+	// A run defers its map entries (spill.go) until it must read the
+	// maps; stored: the domain held links when the run began, so each
+	// batch is probed for them.
+	bulk, stored bool
+	spill        *mapSpill
+	deferred     []pendingLink // repeats a bulk run set aside
+	deferArena   []byte        // and their sealed identifiers
+	probeBuf     []mapRow
+	linkBuf      []int64       // link ids of inserted rows
+	repeatBuf    []pendingLink // settleRepeats' links that may be repeats
+	posBuf       []int32       // and their positions in the batch
+	args         []any
 }
 
 // pendingLink is a link queued by Tx.Link and not yet written.
@@ -235,7 +237,7 @@ func (t *Tx) prepare() error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return classify(err)
 		}
-		t.bulk = errors.Is(err, sql.ErrNoRows)
+		t.bulk, t.stored = true, err == nil
 	}
 	// Withdrawal tombstones are few: hold them in memory, so that a
 	// withdrawn person is refused in every domain, also where they have no

@@ -654,6 +654,13 @@ func (t *Tx) insertCodes(ps []pendingLink) error {
 	for i := range ps {
 		ps[i].want = ps[i].link
 	}
+	return t.takenCode(ps)
+}
+
+// takenCode finds, after an INSERT into the code map skipped a row of ps
+// (sorted by code, want the link each should point to), the code that the
+// map gives another link: ErrCodeTaken naming it.
+func (t *Tx) takenCode(ps []pendingLink) error {
 	if err := t.probe(ps, probeCodeSQL); err != nil {
 		return err
 	}

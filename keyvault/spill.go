@@ -760,15 +760,7 @@ func (t *Tx) codeTaken(args []any) error {
 	for i := range ps {
 		ps[i].code, ps[i].want = args[2*i].(string), args[2*i+1].(int64)
 	}
-	if err := t.probe(ps, probeCodeSQL); err != nil {
-		return err
-	}
-	for i := range ps {
-		if !ps[i].found || ps[i].link != ps[i].want {
-			return fmt.Errorf("%w: code %s in domain %s", ErrCodeTaken, ps[i].code, t.domain.info.Name)
-		}
-	}
-	return corruptf("a code of domain %s was refused, but it is not there", t.domain.info.Name)
+	return t.takenCode(ps)
 }
 
 // insertChunk inserts the rows of args (two arguments each) into a map

@@ -727,7 +727,6 @@ func (p *Pseudonymizer) assign(kind Kind, canon string) (string, error) {
 // valid (and, for a lazy column, its values are classified here).
 func (w *Worker) fakeColumn(ci int, a arrow.Array, n int) arrow.Array {
 	p := w.p
-	c := &w.cols[ci]
 	spec := &p.specs[ci]
 	if spec.dict != nil {
 		return w.fakeDictColumn(ci, a, n)
@@ -735,36 +734,13 @@ func (w *Worker) fakeColumn(ci int, a arrow.Array, n int) arrow.Array {
 	b := array.NewStringBuilder(p.mem)
 	defer b.Release()
 	b.Reserve(n)
-	var subj *colScratch
-	if p.subj >= 0 {
-		subj = &w.cols[p.subj]
-	}
-	if spec.lazy {
-		c.arena = resetArena(c.arena, n) // classify reads the cache
-	}
-	for i := 0; i < n; i++ {
-		var st valueState
-		var canon string
-		subjValid := subj != nil && subj.state[i] == stateValid
-		if spec.lazy {
-			st, canon = w.classify(c, spec, a, i, subjValid)
-		} else {
-			st, canon = c.state[i], c.canon[i]
-		}
-		switch {
-		case st != stateValid:
+	w.fakeRows(ci, a, n, func(st valueState, ix [2]int) {
+		if st != stateValid {
 			appendEmpty(b, st)
-			c.sum.Empty++
-		case subjValid:
-			ix := subj.fakeIx[i]
-			b.Append(nameOf(int(ix[0]), int(ix[1]), spec.rule.Part))
-			c.sum.Values++
-		default:
-			ix := w.fake(c, spec.rule.Kind, canon)
-			b.Append(nameOf(ix[0], ix[1], spec.rule.Part))
-			c.sum.Values++
+			return
 		}
-	}
+		b.Append(nameOf(ix[0], ix[1], spec.rule.Part))
+	})
 	return b.NewArray()
 }
 
@@ -773,7 +749,6 @@ func (w *Worker) fakeColumn(ci int, a arrow.Array, n int) arrow.Array {
 // string) for an empty value, null for null.
 func (w *Worker) fakeDictColumn(ci int, a arrow.Array, n int) arrow.Array {
 	p := w.p
-	c := &w.cols[ci]
 	spec := &p.specs[ci]
 	part := 0 // which of the two name indexes
 	if spec.rule.Part == PartFamily {
@@ -782,6 +757,28 @@ func (w *Worker) fakeDictColumn(ci int, a arrow.Array, n int) arrow.Array {
 	b := array.NewInt32Builder(p.mem)
 	defer b.Release()
 	b.Reserve(n)
+	w.fakeRows(ci, a, n, func(st valueState, ix [2]int) {
+		switch st {
+		case stateValid:
+			b.UnsafeAppend(int32(1 + ix[part]))
+		case stateNull:
+			b.UnsafeAppendBoolToBitmap(false)
+		default:
+			b.UnsafeAppend(0)
+		}
+	})
+	ix := b.NewArray()
+	defer ix.Release()
+	return array.NewDictionaryArray(nameDictType, ix, spec.dict)
+}
+
+// fakeRows gives row, for each row of fake-name column ci in turn, its
+// state and, if valid, the indexes of its fictitious name, counting the
+// rows in the column's summary.
+func (w *Worker) fakeRows(ci int, a arrow.Array, n int, row func(st valueState, ix [2]int)) {
+	p := w.p
+	c := &w.cols[ci]
+	spec := &p.specs[ci]
 	var subj *colScratch
 	if p.subj >= 0 {
 		subj = &w.cols[p.subj]
@@ -799,23 +796,17 @@ func (w *Worker) fakeDictColumn(ci int, a arrow.Array, n int) arrow.Array {
 			st, canon = c.state[i], c.canon[i]
 		}
 		switch {
-		case st == stateNull:
-			b.UnsafeAppendBoolToBitmap(false)
-			c.sum.Empty++
 		case st != stateValid:
-			b.UnsafeAppend(0)
 			c.sum.Empty++
+			row(st, [2]int{})
 		case subjValid:
-			b.UnsafeAppend(1 + subj.fakeIx[i][part])
 			c.sum.Values++
+			row(st, [2]int{int(subj.fakeIx[i][0]), int(subj.fakeIx[i][1])})
 		default:
-			b.UnsafeAppend(int32(1 + w.fake(c, spec.rule.Kind, canon)[part]))
 			c.sum.Values++
+			row(st, w.fake(c, spec.rule.Kind, canon))
 		}
 	}
-	ix := b.NewArray()
-	defer ix.Release()
-	return array.NewDictionaryArray(nameDictType, ix, spec.dict)
 }
 
 // classify returns the state of row i of a lazy fake-name column, and its

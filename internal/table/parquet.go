@@ -46,7 +46,7 @@ type ParquetReadOptions struct {
 	// Dictionary, if set, names the columns the caller would take as
 	// dictionary arrays (indices into the values of a row group). A column
 	// named is read so when that is cheaper and changes nothing: a text or
-	// binary column (not a large one) at the top level of a flat schema whose every column
+	// binary column (not a large one) of a flat schema whose every column
 	// chunk is dictionary-encoded throughout. Its values are then never
 	// copied out of the dictionary: for a column that passes through a
 	// command unchanged, reading and writing costs a few bytes a row
@@ -71,25 +71,26 @@ func OpenParquet(r parquet.ReaderAtSeeker, o ParquetReadOptions) (rd *ParquetRea
 	if batchRows <= 0 {
 		batchRows = DefaultBatchRows
 	}
-	// The Parquet decoder may panic on hostile input; turn that into an error.
+	// The Parquet decoder may panic on hostile input; turn that into an
+	// error. The file is closed after a panic or an error.
+	var pf *file.Reader
 	defer func() {
 		if p := recover(); p != nil {
 			rd, err = nil, fmt.Errorf("%w (%v)", ErrNotParquet, p)
+		}
+		if err != nil && pf != nil {
+			pf.Close()
 		}
 	}()
 	// Buffered streams read a column chunk page by page instead of whole,
 	// so memory does not depend on the input's row-group size.
 	props := parquet.NewReaderProperties(mem)
 	props.BufferedStreamEnabled = true
-	pf, err := file.NewParquetReader(r, file.WithReadProps(props))
+	pf, err = file.NewParquetReader(r, file.WithReadProps(props))
 	if err != nil {
+		pf = nil
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
-	defer func() {
-		if err != nil {
-			pf.Close()
-		}
-	}()
 	kv := pf.MetaData().KeyValueMetadata()
 	if v := kv.FindValue(arrowSchemaKey); v != nil {
 		if err := checkArrowSchema(*v); err != nil {
@@ -129,11 +130,11 @@ func OpenParquet(r parquet.ReaderAtSeeker, o ParquetReadOptions) (rd *ParquetRea
 
 // dictionaryColumns returns the leaf columns of pf that want says to read
 // as dictionaries and that can be read so without cost: byte-array columns
-// of (not large) text or binary type in a flat schema (each top-level field is leaf i),
+// of (not large) text or binary type in a flat schema (field i is leaf i),
 // dictionary-encoded in every data page of every row group, as the column
 // chunks' page encoding statistics show (no statistics: not read so). A
-// chunk that fell back to plain encoding would grow its dictionary batch by
-// batch, and a writer given a changed dictionary starts a new row group.
+// chunk that fell back to plain encoding would grow its dictionary batch
+// by batch, and a writer given a changed dictionary starts a new row group.
 func dictionaryColumns(pf *file.Reader, stored *arrow.Schema, want func(string) bool) []int {
 	md := pf.MetaData()
 	sc := md.Schema

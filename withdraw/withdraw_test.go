@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pseudokit/pseudokit/internal/table"
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo"
 	"github.com/pseudokit/pseudokit/pseudo/nid"
@@ -91,8 +93,34 @@ func read(t *testing.T, path string) []byte {
 	return b
 }
 
+// addParquetMetadata rewrites the Parquet file at path with a key-value
+// metadata entry k=v added.
+func addParquetMetadata(t *testing.T, path, k, v string) {
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := table.NewParquetReader(f, 0, nil)
+	require.NoError(t, err)
+	defer r.Close()
+	var out bytes.Buffer
+	w, err := table.NewParquetWriter(&out, r.Schema(), table.ParquetOptions{Metadata: map[string]string{k: v}})
+	require.NoError(t, err)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.NoError(t, w.Write(rec))
+		rec.Release()
+	}
+	require.NoError(t, w.Close())
+	require.NoError(t, os.WriteFile(path, out.Bytes(), 0o600))
+}
+
 func TestWithdraw(t *testing.T) {
 	p := newProject(t)
+	addParquetMetadata(t, p.pseudoPQ, "origin", "test") // withdrawal keeps it
 	before := map[string][]byte{}
 	for _, d := range p.datasets() {
 		before[d] = read(t, d)
@@ -131,6 +159,14 @@ func TestWithdraw(t *testing.T) {
 	// Parquet: same schema, the remaining rows in order.
 	pqBefore, pqAfter := readPQ(t, filepath.Join(p.dir, "before.parquet"), before[p.pseudoPQ]), readPQ(t, filepath.Join(p.dir, "after.parquet"), read(t, p.pseudoPQ))
 	require.True(t, pqBefore.Schema().Equal(pqAfter.Schema()), "before %s\nafter %s", pqBefore.Schema(), pqAfter.Schema())
+	{
+		f, err := os.Open(p.pseudoPQ)
+		require.NoError(t, err)
+		pf, err := file.NewParquetReader(f)
+		require.NoError(t, err)
+		require.Equal(t, "test", *pf.MetaData().KeyValueMetadata().FindValue("origin"), "the file's key-value metadata is kept")
+		f.Close()
+	}
 	require.Equal(t, 3, int(pqAfter.NumCols()))
 	for c := 0; c < int(pqAfter.NumCols()); c++ { // every column, text read as dictionaries or not
 		var keptVals, gotVals []string

@@ -122,9 +122,19 @@ func OpenParquet(r parquet.ReaderAtSeeker, o ParquetReadOptions) (rd *ParquetRea
 		return nil, fmt.Errorf("%w: %v", ErrNotParquet, err)
 	}
 	// The record reader's schema has the fields but not the file's
-	// key-value metadata, which FromParquet gives (less ARROW:schema).
-	md := stored.Metadata()
-	rd.schema, rd.stored = arrow.NewSchema(rd.rr.Schema().Fields(), &md), stored
+	// key-value metadata; FromParquet's has only what the stored Arrow
+	// schema holds, when there is one. Both get every entry of the file
+	// but the stored Arrow schema.
+	var keys, vals []string
+	allVals := kv.Values()
+	for i, k := range kv.Keys() {
+		if k != arrowSchemaKey {
+			keys, vals = append(keys, k), append(vals, allVals[i])
+		}
+	}
+	md := arrow.NewMetadata(keys, vals)
+	rd.schema = arrow.NewSchema(rd.rr.Schema().Fields(), &md)
+	rd.stored = arrow.NewSchema(stored.Fields(), &md)
 	return rd, nil
 }
 

@@ -47,7 +47,7 @@ type ParquetReadOptions struct {
 	// dictionary arrays (indices into the values of a row group). A column
 	// named is read so when that is cheaper and changes nothing: a text or
 	// binary column (not a large one) of a flat schema whose every column
-	// chunk is dictionary-encoded throughout. Its values are then never
+	// chunk is dictionary-encoded throughout, as its metadata shows. Its values are then never
 	// copied out of the dictionary: for a column that passes through a
 	// command unchanged, reading and writing costs a few bytes a row
 	// instead of a hashed string. Batches then never span two row groups,
@@ -142,9 +142,9 @@ func OpenParquet(r parquet.ReaderAtSeeker, o ParquetReadOptions) (rd *ParquetRea
 // as dictionaries and that can be read so without cost: byte-array columns
 // of (not large) text or binary type in a flat schema (field i is leaf i),
 // dictionary-encoded in every data page of every row group, as the column
-// chunks' page encoding statistics show (no statistics: not read so). A
-// chunk that fell back to plain encoding would grow its dictionary batch
-// by batch, and a writer given a changed dictionary starts a new row group.
+// chunks' metadata show (dictionaryEncoded). A chunk that fell back to
+// plain encoding would grow its dictionary batch by batch, and a writer
+// given a changed dictionary starts a new row group.
 func dictionaryColumns(pf *file.Reader, stored *arrow.Schema, want func(string) bool) []int {
 	md := pf.MetaData()
 	sc := md.Schema
@@ -179,27 +179,47 @@ func dictionaryColumns(pf *file.Reader, stored *arrow.Schema, want func(string) 
 	return cols
 }
 
-// Parquet's page types and dictionary encodings, as page encoding
-// statistics record them.
+// Parquet's page types, as page encoding statistics record them.
 const (
 	pageData   = 0 // DATA_PAGE
 	pageDataV2 = 3 // DATA_PAGE_V2
 )
 
 // dictionaryEncoded reports whether every data page of the chunk is
-// dictionary-encoded, by its page encoding statistics.
+// dictionary-encoded: by its page encoding statistics, or, for writers
+// that record none (DuckDB), by its list of encodings when that names no
+// other encoding of values than the dictionary ones (a chunk whose
+// dictionary overflowed lists PLAIN for the pages that follow; so do
+// writers that encode the dictionary page itself as PLAIN, but those
+// record statistics).
 func dictionaryEncoded(cc *metadata.ColumnChunkMetaData) bool {
 	if !cc.HasDictionaryPage() {
 		return false
 	}
+	isDict := func(e parquet.Encoding) bool {
+		return e == parquet.Encodings.RLEDict || e == parquet.Encodings.PlainDict
+	}
 	stats := cc.EncodingStats()
+	if len(stats) == 0 {
+		dict := false
+		for _, e := range cc.Encodings() {
+			switch {
+			case isDict(e):
+				dict = true
+			case e == parquet.Encodings.RLE || e == parquet.Encodings.BitPacked: // levels
+			default:
+				return false
+			}
+		}
+		return dict
+	}
 	data := false
 	for _, s := range stats {
 		if t := int32(s.PageType); t != pageData && t != pageDataV2 {
 			continue
 		}
 		data = true
-		if s.Encoding != parquet.Encodings.RLEDict && s.Encoding != parquet.Encodings.PlainDict {
+		if !isDict(s.Encoding) {
 			return false
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -206,26 +208,9 @@ func TestParquetDictionaryRoundTrip(t *testing.T) {
 
 	for _, outRows := range []int64{1000, 1200, 4000} {
 		t.Run(fmt.Sprint(outRows), func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			r, err := OpenParquet(bytes.NewReader(in), ParquetReadOptions{BatchRows: 500, Allocator: mem, Dictionary: func(string) bool { return true }})
-			require.NoError(t, err)
-			defer r.Close()
-			var out bytes.Buffer
-			w, err := NewParquetWriter(&out, r.Schema(), ParquetOptions{StoreValueType: []string{"city"}, RowGroupRows: outRows, Allocator: mem, Random: []string{"code"}})
-			require.NoError(t, err)
-			for {
-				rec, err := r.Next()
-				if err == io.EOF {
-					break
-				}
-				require.NoError(t, err)
-				require.NoError(t, w.Write(rec))
-				rec.Release()
-			}
-			require.NoError(t, w.Close())
-
-			got, pf := plainTable(t, out.Bytes())
+			out, asRead := roundTrip(t, in, outRows, "code")
+			require.Equal(t, []string{"city"}, asRead)
+			got, pf := plainTable(t, out)
 			defer got.Release()
 			requireSameTable(t, want, got)
 			require.Equal(t, "test", *pf.MetaData().KeyValueMetadata().FindValue("origin"), "key-value metadata kept")
@@ -253,6 +238,67 @@ func TestParquetDictionaryRoundTrip(t *testing.T) {
 			}
 			require.Equal(t, wantEnds, ends)
 		})
+	}
+}
+
+// roundTrip reads the Parquet file in with every column that qualifies as
+// a dictionary (batches of 500 rows) and writes it back with row groups of
+// outRows, storing those columns' value types, the random ones without
+// dictionary; it returns the file and the columns read as dictionaries.
+func roundTrip(t *testing.T, in []byte, outRows int64, random ...string) ([]byte, []string) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	r, err := OpenParquet(bytes.NewReader(in), ParquetReadOptions{BatchRows: 500, Allocator: mem, Dictionary: func(string) bool { return true }})
+	require.NoError(t, err)
+	defer r.Close()
+	var asRead []string
+	for i, f := range r.Schema().Fields() {
+		if f.Type.ID() == arrow.DICTIONARY && r.FileSchema().Field(i).Type.ID() != arrow.DICTIONARY {
+			asRead = append(asRead, f.Name)
+		}
+	}
+	var out bytes.Buffer
+	w, err := NewParquetWriter(&out, r.Schema(), ParquetOptions{StoreValueType: asRead, RowGroupRows: outRows, Allocator: mem, Random: random})
+	require.NoError(t, err)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.NoError(t, w.Write(rec))
+		rec.Release()
+	}
+	require.NoError(t, w.Close())
+	return out.Bytes(), asRead
+}
+
+// TestParquetDictionaryReadDuckDB: DuckDB records no page encoding
+// statistics; its dictionary-encoded columns list only PLAIN_DICTIONARY
+// and are read as dictionaries, its plain ones (fnr, email) are not, and
+// the file goes through unchanged. testdata/duckdb-small.parquet: 3,000
+// rows of benchmarks/gen (synthetic people) written by DuckDB 1.5.6 with
+// row groups of 1,000 rows asked (2,048 given), 193 municipalities null.
+func TestParquetDictionaryReadDuckDB(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join("testdata", "duckdb-small.parquet"))
+	require.NoError(t, err)
+	want, pf := plainTable(t, in)
+	defer want.Release()
+	cc, err := pf.MetaData().RowGroup(0).ColumnChunk(1)
+	require.NoError(t, err)
+	require.Empty(t, cc.EncodingStats(), "the fixture has no page encoding statistics")
+	out, asRead := roundTrip(t, in, 1<<20, "fnr", "email")
+	require.Equal(t, []string{"first_name", "municipality", "diagnosis"}, asRead)
+	got, pf := plainTable(t, out)
+	defer got.Release()
+	requireSameTable(t, want, got)
+	require.Equal(t, pf.NumRowGroups(), 2, "the input's row groups carry over")
+	for g := 0; g < pf.NumRowGroups(); g++ {
+		for _, c := range []int{1, 2, 3} {
+			cc, err := pf.MetaData().RowGroup(g).ColumnChunk(c)
+			require.NoError(t, err)
+			require.True(t, dictionaryEncoded(cc), "row group %d column %d: %v", g, c, cc.EncodingStats())
+		}
 	}
 }
 

@@ -148,6 +148,9 @@ func FuzzParquetReader(f *testing.F) {
 	f.Add(pq.Bytes())
 	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
 	f.Add(dictInput(f, 50, 20))
+	if duck, err := os.ReadFile(filepath.Join("testdata", "duckdb-small.parquet")); err == nil {
+		f.Add(duck) // no page encoding statistics
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// Both ways of reading: every column dense, and text columns as
 		// dictionaries where the file allows (one reader a row group).

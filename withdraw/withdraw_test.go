@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pseudokit/pseudokit/internal/table"
 	"github.com/pseudokit/pseudokit/keyvault"
 	"github.com/pseudokit/pseudokit/pseudo"
 	"github.com/pseudokit/pseudokit/pseudo/nid"
@@ -96,25 +94,16 @@ func read(t *testing.T, path string) []byte {
 // addParquetMetadata rewrites the Parquet file at path with a key-value
 // metadata entry k=v added.
 func addParquetMetadata(t *testing.T, path, k, v string) {
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	r, err := table.NewParquetReader(f, 0, nil)
-	require.NoError(t, err)
-	defer r.Close()
-	var out bytes.Buffer
-	w, err := table.NewParquetWriter(&out, r.Schema(), table.ParquetOptions{Metadata: map[string]string{k: v}})
-	require.NoError(t, err)
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		require.NoError(t, w.Write(rec))
-		rec.Release()
+	tbl := readPQ(t, path+".orig", read(t, path))
+	md := arrow.NewMetadata([]string{k}, []string{v})
+	cols := make([]arrow.Column, tbl.NumCols())
+	for i := range cols {
+		cols[i] = *tbl.Column(i)
 	}
-	require.NoError(t, w.Close())
+	with := array.NewTable(arrow.NewSchema(tbl.Schema().Fields(), &md), cols, tbl.NumRows())
+	defer with.Release()
+	var out bytes.Buffer
+	require.NoError(t, pqarrow.WriteTable(with, &out, 1<<20, nil, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())))
 	require.NoError(t, os.WriteFile(path, out.Bytes(), 0o600))
 }
 

@@ -357,9 +357,27 @@ func (t *Tx) settleRepeats(ps []pendingLink, byCode []int32) ([]pendingLink, []i
 			drops++
 		}
 	}
+	_, found, err := t.dropStored(ps, func(p *pendingLink) bool { return p.repeat && !p.drop })
+	if err != nil {
+		return nil, nil, err
+	}
+	drops += found
+	if drops == 0 {
+		return ps, byCode, nil
+	}
+	ps, byCode = t.dropMarked(ps, byCode)
+	return ps, byCode, nil
+}
+
+// dropStored probes the links of ps (in idx order) that pick selects,
+// marks those found drop and checks them like any stored link
+// (verifyStored). It returns how many it probed and found.
+func (t *Tx) dropStored(ps []pendingLink, pick func(p *pendingLink) bool) (probed, found int, err error) {
+	// The links to probe, as copies (verifyStored sorts what it checks),
+	// and their positions in ps; a subsequence of ps, so in idx order.
 	cand, pos := t.repeatBuf[:0], t.posBuf[:0]
 	for i := range ps {
-		if ps[i].repeat && !ps[i].drop {
+		if pick(&ps[i]) {
 			cand = append(cand, ps[i])
 			pos = append(pos, int32(i))
 		}
@@ -368,28 +386,20 @@ func (t *Tx) settleRepeats(ps []pendingLink, byCode []int32) ([]pendingLink, []i
 		clear(cand)
 		t.repeatBuf, t.posBuf = cand[:0], pos[:0]
 	}()
-	if len(cand) > 0 {
-		if err := t.probe(cand, probeIdxSQL); err != nil {
-			return nil, nil, err
-		}
-		// The links found are checked from their copies in cand.
-		stored := cand[:0]
-		for j := range cand {
-			if cand[j].found {
-				ps[pos[j]].drop = true
-				stored = append(stored, cand[j])
-			}
-		}
-		drops += len(stored)
-		if err := t.verifyStored(stored); err != nil {
-			return nil, nil, err
+	if len(cand) == 0 {
+		return 0, 0, nil
+	}
+	if err := t.probe(cand, probeIdxSQL); err != nil {
+		return 0, 0, err
+	}
+	stored := cand[:0]
+	for j := range cand {
+		if cand[j].found {
+			ps[pos[j]].drop = true
+			stored = append(stored, cand[j])
 		}
 	}
-	if drops == 0 {
-		return ps, byCode, nil
-	}
-	ps, byCode = t.dropMarked(ps, byCode)
-	return ps, byCode, nil
+	return len(cand), len(stored), t.verifyStored(stored)
 }
 
 // dropMarked takes the links marked drop out of ps, and out of byCode,

@@ -290,30 +290,26 @@ func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 // settleStored takes out of a bulk run's batch (in idx order, no repeats,
 // no twins) the links whose identifier the domain held before the run,
 // found with a probe of the keyed-index map and checked like any stored
-// link (verifyStored). The maps hold nothing of this run yet, and none of
-// the others can have been queued before in it (they are not repeats), so
-// the others are new. It returns ps, still in idx order, and byCode for it.
+// link (verifyStored). Once the stored-index filter is loaded (filter.go)
+// only its hits are probed. The maps hold nothing of this run yet, and
+// none of the others can have been queued before in it (they are not
+// repeats), so the others are new. It returns ps, still in idx order, and
+// byCode for it.
 func (t *Tx) settleStored(ps []pendingLink, byCode []int32) ([]pendingLink, []int32, error) {
-	if err := t.probe(ps, probeIdxSQL); err != nil {
-		return nil, nil, err
-	}
-	// verifyStored sorts what it checks: it gets copies.
-	stored := t.repeatBuf[:0]
-	for i := range ps {
-		if ps[i].found {
-			ps[i].drop = true
-			stored = append(stored, ps[i])
+	if t.filterDue() {
+		if err := t.loadFilter(); err != nil {
+			return nil, nil, err
 		}
 	}
-	defer func() {
-		clear(stored)
-		t.repeatBuf = stored[:0]
-	}()
-	if len(stored) == 0 {
-		return ps, byCode, nil
-	}
-	if err := t.verifyStored(stored); err != nil {
+	probed, found, err := t.dropStored(ps, func(p *pendingLink) bool {
+		return t.filter == nil || t.filter.mayHold(&p.idx)
+	})
+	if err != nil {
 		return nil, nil, err
+	}
+	t.missed += int64(probed - found)
+	if found == 0 {
+		return ps, byCode, nil
 	}
 	ps, byCode = t.dropMarked(ps, byCode)
 	return ps, byCode, nil
@@ -550,7 +546,7 @@ func (t *Tx) deferRepeats(ps []pendingLink, byCode []int32, arena []byte) ([]pen
 // seen-set's filter can take a new identifier for an evicted one) are
 // new, and are written afterwards as a batch of a run that is not bulk.
 func (t *Tx) endBulk() error {
-	t.bulk = false
+	t.bulk, t.filter = false, nil
 	s := t.spill
 	if s == nil && len(t.deferred) > 0 {
 		var err error

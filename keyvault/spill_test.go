@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -84,13 +85,27 @@ func TestBulkMatchesBatches(t *testing.T) {
 		{"every identifier taken for a repeat, spilled", 16, 1 << 12, 500, 200, 32, true, true},
 		{"every identifier taken for a repeat, some met twice", 16, 64, 600, 250, 10000, true, true},
 	}
-	for _, stored := range []bool{false, true} {
+	// Into a domain that holds links, probes alone (filterRatio 0), the
+	// stored-index filter from the first batch on (math.MaxInt64), and
+	// probes until the filter pays (the default: in most cases here
+	// within the run).
+	variants := []struct {
+		name   string
+		stored bool
+		ratio  int64
+	}{
+		{"", false, filterRatio},
+		{", a third stored before, probes only", true, 0},
+		{", a third stored before, filter at once", true, math.MaxInt64},
+		{", a third stored before, filter when it pays", true, filterRatio},
+	}
+	for _, vr := range variants {
 		for _, tt := range tests {
-			if stored {
-				tt.name += ", a third stored before"
-			}
-			t.Run(tt.name, func(t *testing.T) {
-				testBulkMatchesBatches(t, tt.batch, tt.seen, tt.links, tt.distinct, tt.deferCap, tt.bulkAtEnd, tt.flagAll, stored)
+			t.Run(tt.name+vr.name, func(t *testing.T) {
+				old := filterRatio
+				filterRatio = vr.ratio
+				t.Cleanup(func() { filterRatio = old })
+				testBulkMatchesBatches(t, tt.batch, tt.seen, tt.links, tt.distinct, tt.deferCap, tt.bulkAtEnd, tt.flagAll, vr.stored)
 			})
 		}
 	}
@@ -142,6 +157,14 @@ func testBulkMatchesBatches(t *testing.T, batch, seen, links, distinct, deferCap
 					require.NoError(t, tx.Link("nid", synthNID(p), testCode('K', p)))
 				}
 				waitWritten(tx)
+				if bulk && stored && tx.bulk && tx.spill != nil && len(tx.spill.idxRuns) > 0 {
+					switch filterRatio {
+					case 0:
+						assert.Nil(t, tx.filter, "probes only")
+					case math.MaxInt64:
+						assert.NotNil(t, tx.filter, "filter from the first batch on")
+					}
+				}
 				if bulk {
 					assert.Equal(t, tt.bulkAtEnd, tx.bulk, "bulk run still on before Commit")
 					if tt.seen < tt.distinct || tt.flagAll {

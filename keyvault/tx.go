@@ -96,6 +96,8 @@ type Tx struct {
 	// batch is probed for them.
 	bulk, stored bool
 	spill        *mapSpill
+	filter       *storedFilter // of the links stored before a bulk run (filter.go)
+	missed       int64         // identifiers settleStored probed and did not find
 	deferred     []pendingLink // repeats a bulk run set aside
 	deferArena   []byte        // and their sealed identifiers
 	probeBuf     []mapRow

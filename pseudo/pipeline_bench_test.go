@@ -8,11 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	synthdata "github.com/pseudokit/pseudokit/benchmarks/synth"
+	"github.com/pseudokit/pseudokit/internal/cputime"
 	"github.com/pseudokit/pseudokit/internal/table"
 )
 
@@ -35,16 +34,6 @@ func runPipeline(tb testing.TB, rules *Rules, in, format string, workers int) st
 	h := sha256.New()
 	pipelineTo(tb, hashWriter{h}, rules, in, UTF8, table.Format(format), workers, 0)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// cpuTime returns the process's CPU time so far (user and system), which
-// on shared cores is steadier than wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type hashWriter struct{ h hash.Hash }
@@ -91,11 +80,11 @@ func benchmarkPipeline(b *testing.B, format string) {
 	for _, workers := range []int{1, 2} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for range b.N {
 				runPipeline(b, pipelineRules, in, format, workers)
 			}
-			cpu := cpuTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			b.ReportMetric(float64(pipelineRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(pipelineRows*b.N), "cpu-ns/row")
 		})

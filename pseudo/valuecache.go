@@ -114,15 +114,22 @@ func (c *valueCache) prefetchSet(h uint64) {
 }
 
 // prefetchEntry starts loading the slots whose tags match hash h (best
-// after prefetchSet has brought the tags in).
+// after prefetchSet has brought the tags in), or, if none does (the value
+// will miss), the slot a put of it would take.
 func (c *valueCache) prefetchEntry(h uint64) {
 	t := c.t.Load()
 	s := h & t.mask
 	tg := tag(h)
+	matched := false
 	for i := range ways {
 		if t.tags[s*tagWords+uint64(i/4)].Load()>>(16*(i%4))&0xffff == tg {
 			prefetch.Range(uintptr(unsafe.Pointer(&t.slots[(s*ways+uint64(i))*slotWords])), slotWords*8)
+			matched = true
 		}
+	}
+	if !matched {
+		i := uint64(t.next[s].Load()) % ways
+		prefetch.Range(uintptr(unsafe.Pointer(&t.slots[(s*ways+i)*slotWords])), slotWords*8)
 	}
 }
 

@@ -33,8 +33,11 @@ import (
 // In a domain that held links when the run began (Tx.stored), each batch
 // is probed by keyed index first (settleStored): what is stored is
 // checked and dropped, and the rest is new, as nothing of the run is in
-// the maps yet. A new identifier's code that a stored link has is found
-// when the maps are loaded (codeTaken).
+// the maps yet. Once those probes would have paid for it, the run scans
+// the stored keyed indexes into a filter (filter.go): from then on only
+// its hits can be stored, and they wait with the repeats. A new
+// identifier's code that a stored link has is found when the maps are
+// loaded (codeTaken).
 //
 // The temporary file is created 0600 beside the vault (whose directory
 // must be writable for SQLite's journal anyway) and unlinked at once where
@@ -256,12 +259,23 @@ func (s *mapSpill) merge(runs []spillRun, codes bool, emit func(e *spillEntry) e
 // and dropped; the new links go to their groups, their map entries to the
 // spill file.
 func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
+	if t.filter != nil {
+		// A hit of the stored-index filter may be stored: it waits with
+		// the repeats, to be probed at the end (endBulk) with all the
+		// others in one ordered pass, instead of each batch's few hits
+		// reading the whole map.
+		for i := range ps {
+			if t.filter.mayHold(&ps[i].idx) {
+				ps[i].repeat = true
+			}
+		}
+	}
 	ps, byCode = t.deferRepeats(ps, byCode, arena)
 	ps, byCode, err := t.settleRepeats(ps, byCode) // no repeats left: drops the twins only
 	if err != nil {
 		return err
 	}
-	if t.stored && len(ps) > 0 {
+	if t.stored && t.filter == nil && len(ps) > 0 {
 		if ps, byCode, err = t.settleStored(ps, byCode); err != nil {
 			return err
 		}
@@ -290,24 +304,22 @@ func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 // settleStored takes out of a bulk run's batch (in idx order, no repeats,
 // no twins) the links whose identifier the domain held before the run,
 // found with a probe of the keyed-index map and checked like any stored
-// link (verifyStored). Once the stored-index filter is loaded (filter.go)
-// only its hits are probed. The maps hold nothing of this run yet, and
-// none of the others can have been queued before in it (they are not
-// repeats), so the others are new. It returns ps, still in idx order, and
-// byCode for it.
+// link (verifyStored), until the stored-index filter is loaded (filter.go;
+// then spillBatch sets its hits aside). The maps hold nothing of this run
+// yet, and none of the others can have been queued before in it (they
+// are not repeats), so the others are new. It returns ps, still in idx
+// order, and byCode for it.
 func (t *Tx) settleStored(ps []pendingLink, byCode []int32) ([]pendingLink, []int32, error) {
+	probed, found, err := t.dropStored(ps, func(*pendingLink) bool { return true })
+	if err != nil {
+		return nil, nil, err
+	}
+	t.missed += int64(probed - found)
 	if t.filterDue() {
 		if err := t.loadFilter(); err != nil {
 			return nil, nil, err
 		}
 	}
-	probed, found, err := t.dropStored(ps, func(p *pendingLink) bool {
-		return t.filter == nil || t.filter.mayHold(&p.idx)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	t.missed += int64(probed - found)
 	if found == 0 {
 		return ps, byCode, nil
 	}
@@ -495,12 +507,12 @@ func (s *mapSpill) readRepeats(r spillRepeatRun) ([]pendingLink, []byte, error) 
 }
 
 // deferRepeats takes the links marked repeat (their identifier may have
-// been queued before, and its seen entry evicted) out of a bulk run's
-// batch: they can only be checked against complete maps, so endBulk
-// writes them, as a batch of a run that is not bulk, once the maps are in.
-// Evictions are rare until the seen-set is full (at 1.25M identifiers a
-// few thousand, most of them false alarms of its filter). It returns ps
-// and byCode without them.
+// been queued before, and its seen entry evicted; or it is a hit of the
+// stored-index filter) out of a bulk run's batch: they can only be
+// checked against complete maps, so endBulk writes them, as a batch of a
+// run that is not bulk, once the maps are in. Evictions are rare until the
+// seen-set is full (at 1.25M identifiers a few thousand, most of them
+// false alarms of its filter). It returns ps and byCode without them.
 func (t *Tx) deferRepeats(ps []pendingLink, byCode []int32, arena []byte) ([]pendingLink, []int32) {
 	n := 0
 	for i := range ps {
@@ -542,9 +554,11 @@ func (t *Tx) deferRepeats(ps []pendingLink, byCode []int32, arena []byte) ([]pen
 //
 // The repeats set aside are settled in the same pass, without a probe:
 // sorted by idx, they are merged with the keyed-index entries. One whose
-// identifier is there is checked by the hash of its code; the others (the
-// seen-set's filter can take a new identifier for an evicted one) are
-// new, and are written afterwards as a batch of a run that is not bulk.
+// identifier is there is checked by the hash of its code; the others are
+// new (the seen-set's filter can take a new identifier for an evicted
+// one) or stored before the run (hits of the stored-index filter), and
+// are written afterwards, in idx order, as batches of a run that is not
+// bulk, which find and check the stored ones.
 func (t *Tx) endBulk() error {
 	t.bulk, t.filter = false, nil
 	s := t.spill

@@ -86,7 +86,7 @@ func TestBulkMatchesBatches(t *testing.T) {
 		{"every identifier taken for a repeat, some met twice", 16, 64, 600, 250, 10000, true, true},
 	}
 	// Into a domain that holds links, probes alone (filterRatio 0), the
-	// stored-index filter from the first batch on (math.MaxInt64), and
+	// stored-index filter after the first batch (math.MaxInt64), and
 	// probes until the filter pays (the default: in most cases here
 	// within the run).
 	variants := []struct {
@@ -96,7 +96,7 @@ func TestBulkMatchesBatches(t *testing.T) {
 	}{
 		{"", false, filterRatio},
 		{", a third stored before, probes only", true, 0},
-		{", a third stored before, filter at once", true, math.MaxInt64},
+		{", a third stored before, filter after the first batch", true, math.MaxInt64},
 		{", a third stored before, filter when it pays", true, filterRatio},
 	}
 	for _, vr := range variants {
@@ -162,7 +162,7 @@ func testBulkMatchesBatches(t *testing.T, batch, seen, links, distinct, deferCap
 					case 0:
 						assert.Nil(t, tx.filter, "probes only")
 					case math.MaxInt64:
-						assert.NotNil(t, tx.filter, "filter from the first batch on")
+						assert.NotNil(t, tx.filter, "filter after the first batch")
 					}
 				}
 				if bulk {

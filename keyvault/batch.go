@@ -48,12 +48,12 @@ func (t *Tx) batchLen() int {
 // stmtRows is the most rows one INSERT or probe statement takes.
 const stmtRows = 256
 
-// queue records a link to be written with the next batch. Called with t.mu
-// held, for an identifier that is neither in t.seen nor withdrawn.
-func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, canonical, code string, repeat bool) error {
-	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
+// queue records a link to be written with the next batch, with its sealed
+// identifier. Called with t.mu held, for an identifier that is neither in
+// t.seen nor withdrawn.
+func (t *Tx) queue(idx [idxLen]byte, sk seenKey, kind, code string, sealed []byte, repeat bool) error {
 	start := len(t.arena)
-	t.arena, t.plainBuf = sealIdentifier(t.k.aead, t.arena, t.nonces.next(), t.plainBuf, t.adBuf, canonical)
+	t.arena = append(t.arena, sealed...)
 	t.pend = append(t.pend, pendingLink{idx: idx, kind: kind, code: code, sealedAt: uint32(start), sealedLen: uint32(len(t.arena) - start), repeat: repeat})
 	// A repeat of an identifier whose entry was evicted is queued again,
 	// perhaps in the same batch, marked repeat: settleRepeats finds it in

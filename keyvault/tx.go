@@ -2,13 +2,10 @@ package keyvault
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/maphash"
 	"math/bits"
 	"sync"
@@ -63,14 +60,9 @@ type Tx struct {
 
 	mu       sync.Mutex
 	done     bool
-	err      error // a failed batch write: the transaction can only be rolled back
-	mac      hash.Hash
-	nonces   nonceSource
-	idxBuf   []byte
-	sumBuf   []byte
-	sealBuf  []byte
-	plainBuf []byte
-	adBuf    []byte
+	err      error                     // a failed batch write: the transaction can only be rolled back
+	work     *linkWork                 // for keyed indexes and seals under mu
+	works    sync.Pool                 // of *linkWork, for Link outside mu
 	seenSeed [2]maphash.Seed           // of seenKey
 	seen     seenSet                   // identifier -> hash of the code (codeHash) of links handled in this Tx
 	tomb     map[[idxLen]byte]struct{} // withdrawal tombstones; nil if there are none
@@ -163,8 +155,9 @@ func (v *Vault) Begin(ctx context.Context, domain string) (*Tx, error) {
 		releaseConn(conn)
 		return nil, err
 	}
-	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, mac: hmac.New(sha256.New, k.index),
+	t := &Tx{v: v, k: k, ctx: ctx, conn: conn, tx: tx, domain: d, work: newLinkWork(k),
 		seenSeed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	t.works.New = func() any { return newLinkWork(k) }
 	t.written = sync.NewCond(&t.mu)
 	if err := t.prepare(); err != nil {
 		t.close()
@@ -315,19 +308,7 @@ func checkLinkArgs(kind, canonical string) error {
 
 // index computes the keyed index HMAC(link-index key, kind || 0x00 ||
 // canonical). Called with t.mu held.
-func (t *Tx) index(kind, canonical string) [idxLen]byte {
-	t.mac.Reset()
-	b := append(t.idxBuf[:0], kind...)
-	b = append(b, 0)
-	b = append(b, canonical...)
-	t.mac.Write(b)
-	clear(b)
-	// Sum through the interface would move a local array to the heap:
-	// one allocation per new identifier.
-	t.sumBuf = t.mac.Sum(t.sumBuf[:0])
-	t.idxBuf = b
-	return [idxLen]byte(t.sumBuf)
-}
+func (t *Tx) index(kind, canonical string) [idxLen]byte { return t.work.index(kind, canonical) }
 
 // seenKey identifies an identifier (kind and canonical form) in Tx.seen:
 // two 64-bit hashes under seeds made for the transaction. It replaces the
@@ -376,13 +357,12 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 		return false, nil
 	}
 	t.nextID++
-	t.adBuf = appendLinkAD(t.adBuf[:0], t.domain.info.Name, code, kind)
-	t.sealBuf, t.plainBuf = sealIdentifier(t.k.aead, t.sealBuf[:0], t.nonces.next(), t.plainBuf, t.adBuf, canonical)
+	sealed := t.work.seal(t.k.aead, t.domain.info.Name, code, kind, canonical)
 	if _, err := t.insIdx.ExecContext(t.ctx, t.domain.id, idx[:], id); err != nil {
 		return false, t.fail(err)
 	}
 	err = t.writeLinks(1, func(_ int, r *linkRec) {
-		*r = linkRec{id: id, domain: t.domain.id, state: LinkActive, created: t.seq, code: code, kind: kind, idx: idx[:], sealed: t.sealBuf}
+		*r = linkRec{id: id, domain: t.domain.id, state: LinkActive, created: t.seq, code: code, kind: kind, idx: idx[:], sealed: sealed}
 	})
 	if err != nil {
 		return false, err
@@ -456,22 +436,41 @@ func (t *Tx) Link(kind, canonical, code string) error {
 	if !validCode(code) {
 		return invalidf("code must be 1-%d printable ASCII characters", maxCodeLen)
 	}
+	sk := t.key(kind, canonical)
+	seen := func() (known bool, err error) {
+		if t.done {
+			return true, ErrTxDone
+		}
+		if t.err != nil {
+			return true, t.err
+		}
+		if h, ok := t.seen.get(sk); ok {
+			if h != t.codeHash(code) {
+				return true, fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
+			}
+			return true, nil
+		}
+		return false, nil
+	}
+	t.mu.Lock()
+	known, err := seen()
+	t.mu.Unlock()
+	if known {
+		return err
+	}
+	// New to this transaction: its keyed index and sealed identifier are
+	// worked out outside the lock, so that callers on other goroutines
+	// can do theirs meanwhile.
+	w := t.works.Get().(*linkWork)
+	defer t.works.Put(w)
+	idx := w.index(kind, canonical)
+	sealed := w.seal(t.k.aead, t.domain.info.Name, code, kind, canonical)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.done {
-		return ErrTxDone
+	// Another call may have queued the same identifier meanwhile.
+	if known, err := seen(); known {
+		return err
 	}
-	if t.err != nil {
-		return t.err
-	}
-	sk := t.key(kind, canonical)
-	if h, ok := t.seen.get(sk); ok {
-		if h != t.codeHash(code) {
-			return fmt.Errorf("%w: identifier of kind %s in domain %s", ErrConflict, kind, t.domain.info.Name)
-		}
-		return nil
-	}
-	idx := t.index(kind, canonical)
 	if t.tombstoned(idx) {
 		return t.withdrawn(kind)
 	}
@@ -482,7 +481,7 @@ func (t *Tx) Link(kind, canonical, code string) error {
 	if err := t.ctx.Err(); err != nil {
 		return t.fail(err)
 	}
-	return t.queue(idx, sk, kind, canonical, code, t.seen.evicted(sk))
+	return t.queue(idx, sk, kind, code, sealed, t.seen.evicted(sk))
 }
 
 // Assign returns the code already linked to (kind, canonical) in the
@@ -639,7 +638,7 @@ func (t *Tx) close() {
 	clear(t.arena)
 	t.pend = nil
 	t.seen = seenSet{}
-	clear(t.plainBuf)
+	clear(t.work.plain)
 }
 
 // Lookup returns the code linked to the canonical identifier of kind in
@@ -664,11 +663,7 @@ func (v *Vault) Lookup(domain, kind, canonical string) (code string, found bool,
 	if err != nil {
 		return "", false, err
 	}
-	m := hmac.New(sha256.New, k.index)
-	m.Write([]byte(kind))
-	m.Write([]byte{0})
-	m.Write([]byte(canonical))
-	idx := m.Sum(nil)
+	idx := k.indexOf(kind, canonical)
 	ctx := context.Background()
 	tx, err := v.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {

@@ -371,8 +371,11 @@ func TestRepeatInOneBatch(t *testing.T) {
 			require.NoError(t, tx.Link("nid", synthNID(2), "K0"))
 			tx.mu.Lock()
 			idx, sk := tx.index("nid", synthNID(1)), tx.key("nid", synthNID(1))
-			require.NoError(t, tx.queue(idx, sk, "nid", synthNID(1), "K1", false))
-			require.NoError(t, tx.queue(idx, sk, "nid", synthNID(1), tc.code, true))
+			seal := func(code string) []byte {
+				return tx.work.seal(tx.k.aead, DefaultDomain, code, "nid", synthNID(1))
+			}
+			require.NoError(t, tx.queue(idx, sk, "nid", "K1", seal("K1"), false))
+			require.NoError(t, tx.queue(idx, sk, "nid", tc.code, seal(tc.code), true))
 			err = tx.flush()
 			tx.mu.Unlock()
 			if tc.err != nil {
@@ -507,6 +510,49 @@ func TestParallelLinkInOneTx(t *testing.T) {
 	assert.Equal(t, 500, n)
 	assert.Equal(t, 0, e)
 	commit(t, tx)
+}
+
+// Two goroutines link the same identifiers with different codes at once
+// (Link works out new ones outside the lock): for each identifier exactly
+// one call wins, the other gets ErrConflict, and the run commits the
+// winners.
+func TestParallelLinkConflict(t *testing.T) {
+	v, _ := newVault(t)
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	const n = 3000
+	var errs [2][n]error
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				errs[g][i] = tx.Link("nid", synthNID(i), testCode(byte('A'+g), i))
+			}
+		}()
+	}
+	wg.Wait()
+	won := make([]int, n)
+	for i := range n {
+		switch {
+		case errs[0][i] == nil && errors.Is(errs[1][i], ErrConflict):
+			won[i] = 0
+		case errs[1][i] == nil && errors.Is(errs[0][i], ErrConflict):
+			won[i] = 1
+		default:
+			t.Fatalf("identifier %d: %v, %v", i, errs[0][i], errs[1][i])
+		}
+	}
+	nNew, e := tx.Counts()
+	assert.Equal(t, [2]int{n, 0}, [2]int{nNew, e})
+	commit(t, tx)
+	for _, i := range []int{0, 1, n / 2, n - 1} {
+		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
+		require.NoError(t, err)
+		require.True(t, found)
+		assert.Equal(t, testCode(byte('A'+won[i]), i), code)
+	}
 }
 
 func TestNoIdentifierInFile(t *testing.T) {

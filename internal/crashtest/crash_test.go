@@ -104,15 +104,23 @@ func TestKillDuringPseudonymize(t *testing.T) {
 	out, err := pk(bin, "vault", "init", "--vault", vault, "--project", "crash", "--kdf-time", "2", "--kdf-memory", "19").CombinedOutput()
 	require.NoError(t, err, string(out))
 	refVault := filepath.Join(dir, "ref.vault")
-	require.NoError(t, os.WriteFile(refVault, must(os.ReadFile(vault)), 0o600))
 	args := func(v, out string) []string {
 		return []string{"pseudonymize", "--vault", v, "--id", "fnr", "--name", "first_name,last_name", "--code", "email:email", "--quiet", in, out}
 	}
 	ref := filepath.Join(dir, "ref.csv")
-	start := time.Now()
-	out, err = pk(bin, args(refVault, ref)...).CombinedOutput()
-	require.NoError(t, err, string(out))
-	full := time.Since(start)
+	// The fastest of three runs: one slowed by other work on the machine
+	// (the other packages' tests) would put most kill times after the
+	// runs' end.
+	var full time.Duration
+	for i := range 3 {
+		require.NoError(t, os.WriteFile(refVault, must(os.ReadFile(vault)), 0o600))
+		start := time.Now()
+		out, err = pk(bin, args(refVault, ref)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		if d := time.Since(start); i == 0 || d < full {
+			full = d
+		}
+	}
 	refSum := digest(t, ref)
 	refLinks, _ := vaultState(t, refVault)
 	require.Greater(t, refLinks, 39_000) // about 20,000 persons x (fnr, email)
@@ -194,10 +202,19 @@ func TestKillDuringWithdraw(t *testing.T) {
 	snapshot(".orig")
 	before := map[string][32]byte{raw: digest(t, raw), pq: digest(t, pq)}
 	args := []string{"withdraw", "--vault", vault, "--from-file", list, "--purpose", "crash test", "--quiet", "--receipt", filepath.Join(dir, "rc"), raw, pq}
-	start := time.Now()
-	out, err = pk(bin, args...).CombinedOutput()
-	require.NoError(t, err, string(out))
-	full := time.Since(start)
+	// The fastest of three full runs: one slowed by other work on the
+	// machine (the other packages' tests) would put most kill times after
+	// the runs' end.
+	var full time.Duration
+	for i := range 3 {
+		restore(".orig")
+		start := time.Now()
+		out, err = pk(bin, args...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		if d := time.Since(start); i == 0 || d < full {
+			full = d
+		}
+	}
 	after := map[string][32]byte{raw: digest(t, raw), pq: digest(t, pq)}
 	require.NotEqual(t, before[raw], after[raw])
 	withdrawnState := func() bool {

@@ -56,7 +56,9 @@
 // # Concurrency
 //
 // A [Vault] is safe for concurrent use. A [Tx] is safe for concurrent use by
-// several goroutines of one pseudonymisation run. Several processes (or
+// several goroutines of one pseudonymisation run: [Tx.Link] works out a new
+// identifier's keyed index and sealed identifier outside the transaction's
+// lock, so that they do it side by side. Several processes (or
 // several [Vault] handles) may use the same file: write transactions are
 // serialised by SQLite's file lock, and [Vault.Begin] waits for the lock
 // rather than failing. While a [Tx] is open, other writes to the same file,

@@ -16,9 +16,9 @@ import (
 // identifier. One ordered scan of the map costs ~0.35 µs a stored link;
 // a filter built from it answers "not stored" for nearly every new
 // identifier. Its hits (the stored identifiers, and ~0.5 % of the others)
-// are set aside with the repeats (spillBatch) and probed at the end of
-// the bulk run in idx order, so that the map is read once for all of
-// them, not once a batch for a few thousand.
+// are set aside (spillBatch) until there are a batch's worth, then probed
+// together in idx order (settleHits), so that the map is read once for
+// as many as a batch, not once a batch for a few thousand.
 //
 // The scan is bought like skis rented: only once the probes that found
 // nothing would have paid for it (missed >= stored links / filterRatio),

@@ -35,7 +35,8 @@ import (
 // checked and dropped, and the rest is new, as nothing of the run is in
 // the maps yet. Once those probes would have paid for it, the run scans
 // the stored keyed indexes into a filter (filter.go): from then on only
-// its hits can be stored, and they wait with the repeats. A new
+// its hits can be stored, and they are set aside until a batch's worth of
+// them is probed at once (settleHits). A new
 // identifier's code that a stored link has is found when the maps are
 // loaded (codeTaken).
 //
@@ -74,7 +75,7 @@ type mapSpill struct {
 	off      int64
 	idxRuns  []spillRun // records: idx, link, hash of the code (8 bytes each, little-endian)
 	codeRuns []spillRun // records: code length (1 byte), code, link
-	// Repeats set aside (deferRepeats), sorted by idx, and the new links
+	// Repeats set aside (setAside), sorted by idx, and the new links
 	// found among them (loadSpill): idx, kind and code (each after a
 	// length byte), sealed identifier (after a uvarint length).
 	repeatRuns, freshRuns []spillRepeatRun
@@ -259,18 +260,14 @@ func (s *mapSpill) merge(runs []spillRun, codes bool, emit func(e *spillEntry) e
 // and dropped; the new links go to their groups, their map entries to the
 // spill file.
 func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
+	ps, byCode = t.setAside(ps, byCode, arena, func(p *pendingLink) bool { return p.repeat }, &t.deferred, &t.deferArena)
 	if t.filter != nil {
 		// A hit of the stored-index filter may be stored: it waits with
-		// the repeats, to be probed at the end (endBulk) with all the
-		// others in one ordered pass, instead of each batch's few hits
-		// reading the whole map.
-		for i := range ps {
-			if t.filter.mayHold(&ps[i].idx) {
-				ps[i].repeat = true
-			}
-		}
+		// others (settleHits), so that one ordered probe finds the stored
+		// ones among many instead of each batch's few reading the whole
+		// map.
+		ps, byCode = t.setAside(ps, byCode, arena, func(p *pendingLink) bool { return t.filter.mayHold(&p.idx) }, &t.hits, &t.hitArena)
 	}
-	ps, byCode = t.deferRepeats(ps, byCode, arena)
 	ps, byCode, err := t.settleRepeats(ps, byCode) // no repeats left: drops the twins only
 	if err != nil {
 		return err
@@ -280,10 +277,25 @@ func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 			return err
 		}
 	}
+	if err := t.spillNew(ps, arena, byCode); err != nil {
+		return err
+	}
+	if len(t.hits) >= linkBatch {
+		if err := t.settleHits(); err != nil {
+			return err
+		}
+	}
+	return t.bulkLimits()
+}
+
+// spillNew gives new links (ps in idx order, byCode its code order) their
+// ids, spills their map entries and writes them to their groups.
+func (t *Tx) spillNew(ps []pendingLink, arena []byte, byCode []int32) error {
 	if len(ps) == 0 {
-		return t.bulkLimits()
+		return nil
 	}
 	if t.spill == nil {
+		var err error
 		if t.spill, err = newMapSpill(t.v.path); err != nil {
 			return err
 		}
@@ -295,10 +307,28 @@ func (t *Tx) spillBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 	if err := t.spill.add(ps, byCode, t.spillHash); err != nil {
 		return err
 	}
-	if err := t.insertLinks(ps, arena); err != nil {
+	return t.insertLinks(ps, arena)
+}
+
+// settleHits settles the hits of the stored-index filter set aside (none
+// of them a repeat): sorted by idx and probed, the stored ones are checked
+// and dropped (settleStored), the others are new.
+func (t *Tx) settleHits() error {
+	ps, arena := t.hits, t.hitArena
+	defer func(all []pendingLink) {
+		clear(all)
+		clear(arena)
+		t.hits, t.hitArena = all[:0], arena[:0]
+	}(ps)
+	byCode := sortBatch(ps)
+	ps, byCode, err := t.settleRepeats(ps, byCode) // twins only
+	if err != nil {
 		return err
 	}
-	return t.bulkLimits()
+	if ps, byCode, err = t.settleStored(ps, byCode); err != nil {
+		return err
+	}
+	return t.spillNew(ps, arena, byCode)
 }
 
 // settleStored takes out of a bulk run's batch (in idx order, no repeats,
@@ -506,17 +536,19 @@ func (s *mapSpill) readRepeats(r spillRepeatRun) ([]pendingLink, []byte, error) 
 	}
 }
 
-// deferRepeats takes the links marked repeat (their identifier may have
-// been queued before, and its seen entry evicted; or it is a hit of the
-// stored-index filter) out of a bulk run's batch: they can only be
-// checked against complete maps, so endBulk writes them, as a batch of a
-// run that is not bulk, once the maps are in. Evictions are rare until the
-// seen-set is full (at 1.25M identifiers a few thousand, most of them
-// false alarms of its filter). It returns ps and byCode without them.
-func (t *Tx) deferRepeats(ps []pendingLink, byCode []int32, arena []byte) ([]pendingLink, []int32) {
+// setAside takes the links that pick selects out of a bulk run's batch,
+// appending them to *dst and their sealed identifiers to *dstArena: the
+// repeats (marked repeat: their identifier may have been queued before,
+// and its seen entry evicted), which can only be checked against complete
+// maps, so endBulk writes them, as a batch of a run that is not bulk, once
+// the maps are in; and the hits of the stored-index filter (settleHits).
+// Evictions are rare until the seen-set is full (at 1.25M identifiers a
+// few thousand, most of them false alarms of its filter). It returns ps
+// and byCode without them.
+func (t *Tx) setAside(ps []pendingLink, byCode []int32, arena []byte, pick func(p *pendingLink) bool, dst *[]pendingLink, dstArena *[]byte) ([]pendingLink, []int32) {
 	n := 0
 	for i := range ps {
-		if ps[i].repeat {
+		if pick(&ps[i]) {
 			n++
 		}
 	}
@@ -527,17 +559,17 @@ func (t *Tx) deferRepeats(ps []pendingLink, byCode []int32, arena []byte) ([]pen
 	kept := 0
 	for i := range ps {
 		p := ps[i]
-		if !p.repeat {
+		if !pick(&p) {
 			at[i] = int32(kept)
 			ps[kept] = p
 			kept++
 			continue
 		}
 		at[i] = -1
-		start := len(t.deferArena)
-		t.deferArena = append(t.deferArena, arena[p.sealedAt:p.sealedAt+p.sealedLen]...)
+		start := len(*dstArena)
+		*dstArena = append(*dstArena, arena[p.sealedAt:p.sealedAt+p.sealedLen]...)
 		p.sealedAt = uint32(start)
-		t.deferred = append(t.deferred, p)
+		*dst = append(*dst, p)
 	}
 	out := byCode[:0]
 	for _, i := range byCode {
@@ -556,10 +588,15 @@ func (t *Tx) deferRepeats(ps []pendingLink, byCode []int32, arena []byte) ([]pen
 // sorted by idx, they are merged with the keyed-index entries. One whose
 // identifier is there is checked by the hash of its code; the others are
 // new (the seen-set's filter can take a new identifier for an evicted
-// one) or stored before the run (hits of the stored-index filter), and
-// are written afterwards, in idx order, as batches of a run that is not
-// bulk, which find and check the stored ones.
+// one) or stored before the run, and are written afterwards, in idx
+// order, as batches of a run that is not bulk, which find and check the
+// stored ones.
 func (t *Tx) endBulk() error {
+	if len(t.hits) > 0 {
+		if err := t.settleHits(); err != nil {
+			return err
+		}
+	}
 	t.bulk, t.filter = false, nil
 	s := t.spill
 	if s == nil && len(t.deferred) > 0 {

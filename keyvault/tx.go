@@ -92,6 +92,8 @@ type Tx struct {
 	missed       int64         // identifiers settleStored probed and did not find
 	deferred     []pendingLink // repeats a bulk run set aside
 	deferArena   []byte        // and their sealed identifiers
+	hits         []pendingLink // hits of the stored-index filter set aside (settleHits)
+	hitArena     []byte        // and their sealed identifiers
 	probeBuf     []mapRow
 	linkBuf      []int64       // link ids of inserted rows
 	repeatBuf    []pendingLink // settleRepeats' links that may be repeats
@@ -635,6 +637,8 @@ func (t *Tx) close() {
 	t.spill = nil
 	clear(t.deferArena)
 	t.deferred, t.deferArena = nil, nil
+	clear(t.hitArena)
+	t.hits, t.hitArena = nil, nil
 	clear(t.arena)
 	t.pend = nil
 	t.seen = seenSet{}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -100,6 +101,9 @@ func (t *Tx) startWrite() {
 	}
 	t.writing++
 	t.handedLinks += int64(len(batch))
+	if share := math.Float64frombits(t.share.Load()); share > 0 && share <= 1 {
+		t.expected.Store(int64(float64(t.handedLinks) / share))
+	}
 	seq := t.handed
 	t.handed++
 	go func() {

@@ -3,6 +3,7 @@ package keyvault
 import (
 	"database/sql"
 	"encoding/binary"
+	"math"
 	"math/bits"
 )
 
@@ -23,7 +24,15 @@ import (
 // The scan is bought like skis rented: only once the probes that found
 // nothing would have paid for it (missed >= stored links / filterRatio),
 // so that a small run into a large domain never scans it, and a large
-// one pays at most about twice the better of the two.
+// one pays at most about twice the better of the two. A caller that tells
+// how much of its input it has read (Tx.Progress) lets a large run buy
+// at once: when the links it is expected to hand over, at the share of
+// them the probes so far did not find, would pay for the scan. The
+// share read is the reader's, ahead of what was linked, so the run is
+// expected shorter than it is and a small one still never pays: 1.17M
+// new identifiers into 1.25M stored links no longer probe ~250,000 of
+// them one batch at a time before the scan (1.0 of 14.4 CPU s in a
+// profile, 2026-12-03).
 
 // filterRatio is how many probes that find nothing cost as much as
 // scanning one stored link (1.9 / 0.35 µs, rounded down to favour the
@@ -90,7 +99,29 @@ func (t *Tx) filterDue() bool {
 	if t.filter != nil {
 		return false
 	}
-	return filterRatio > 0 && t.missed >= (t.firstID-1)/filterRatio
+	if filterRatio <= 0 {
+		return false
+	}
+	due := (t.firstID - 1) / filterRatio
+	if t.missed >= due {
+		return true
+	}
+	// The misses the whole run is expected to make, at the rate so far.
+	exp := t.expected.Load()
+	return t.probed > 0 && exp > 0 && float64(exp)*float64(t.missed)/float64(t.probed) >= float64(due)
+}
+
+// Progress tells the transaction what share of its input (0 to 1) the
+// caller has read, so that it can plan for the links still to come (see
+// the stored-index filter, filter.go). It is a hint: a run without it
+// does the same work, decided from what it has seen so far. Give the
+// share read, not the share linked: ahead of what was linked, it makes
+// the run look shorter than it is, which errs on the safe side. Safe for
+// concurrent use.
+func (t *Tx) Progress(share float64) {
+	if share > 0 && share <= 1 {
+		t.share.Store(math.Float64bits(share))
+	}
 }
 
 // loadFilter scans the keyed indexes the domain holds into t.filter. A

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // testIdx is a keyed-index-like value (a SHA-256 output) for i in set s.
@@ -54,4 +55,55 @@ func TestStoredFilter(t *testing.T) {
 		}
 	}
 	assert.Len(t, newStoredFilter(1<<40).blocks, maxFilterBytes/32, "size bounded")
+}
+
+// TestFilterByProgress: a caller's Progress lets a bulk run into a domain
+// that holds links scan it into the filter after its first batch, when
+// the misses the whole run is expected to make pay for the scan, and
+// only then.
+func TestFilterByProgress(t *testing.T) {
+	const stored = 3000 // the scan is due after stored/filterRatio = 600 misses
+	for _, tt := range []struct {
+		name   string
+		share  float64 // Progress before the run (0: none)
+		rerun  bool    // link the stored identifiers again (no misses)
+		filter bool    // after two batches of 16
+	}{
+		{"no progress: probes until they pay", 0, false, false},
+		{"a long run of new identifiers", 0.01, false, true},
+		{"a short run", 0.9, false, false},
+		{"a long re-run: nothing missed", 0.01, true, false},
+		{"share out of range ignored", 1.5, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			smallBatches(t, 16)
+			v, _ := newVault(t)
+			tx, err := v.Begin(t.Context(), "default")
+			require.NoError(t, err)
+			for p := range stored {
+				require.NoError(t, tx.Link("nid", synthNID(p), testCode('K', p)))
+			}
+			commit(t, tx)
+			tx, err = v.Begin(t.Context(), "default")
+			require.NoError(t, err)
+			require.True(t, tx.bulk && tx.stored)
+			tx.Progress(tt.share)
+			for j := range 32 {
+				p := stored + j
+				if tt.rerun {
+					p = j * 50
+				}
+				require.NoError(t, tx.Link("nid", synthNID(p), testCode('K', p)))
+			}
+			waitWritten(tx)
+			assert.Equal(t, tt.filter, tx.filter != nil)
+			newLinks, existing := tx.Counts()
+			if tt.rerun {
+				assert.Equal(t, [2]int{0, 32}, [2]int{newLinks, existing})
+			} else {
+				assert.Equal(t, [2]int{32, 0}, [2]int{newLinks, existing})
+			}
+			commit(t, tx)
+		})
+	}
 }

@@ -344,6 +344,7 @@ func (t *Tx) settleStored(ps []pendingLink, byCode []int32) ([]pendingLink, []in
 	if err != nil {
 		return nil, nil, err
 	}
+	t.probed += int64(probed)
 	t.missed += int64(probed - found)
 	if t.filterDue() {
 		if err := t.loadFilter(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // maxSeen bounds the per-transaction set of identifiers already handled
@@ -90,6 +91,9 @@ type Tx struct {
 	spill        *mapSpill
 	filter       *storedFilter // of the links stored before a bulk run (filter.go)
 	missed       int64         // identifiers settleStored probed and did not find
+	probed       int64         // identifiers settleStored probed
+	share        atomic.Uint64 // the caller's share of the input done (Progress), as float64 bits
+	expected     atomic.Int64  // links the whole run is expected to hand over (startWrite), 0 if unknown
 	deferred     []pendingLink // repeats a bulk run set aside
 	deferArena   []byte        // and their sealed identifiers
 	hits         []pendingLink // hits of the stored-index filter set aside (settleHits)

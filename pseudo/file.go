@@ -321,6 +321,7 @@ func pump(ctx context.Context, in *input, p *Pseudonymizer, w table.Writer, j *F
 	results := make(chan result, workers)
 	tokens := make(chan struct{}, 2*workers)
 	cr, _ := in.r.(*table.CSVReader)
+	hint, _ := p.opts.Linker.(ProgressLinker)
 
 	go func() { // the reader
 		defer close(jobs)
@@ -353,6 +354,11 @@ func pump(ctx context.Context, in *input, p *Pseudonymizer, w table.Writer, j *F
 				return
 			}
 			first += rec.NumRows()
+			if hint != nil {
+				if share := in.done(first - 1); share > 0 {
+					hint.Progress(share)
+				}
+			}
 		}
 	}()
 	var wg sync.WaitGroup

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,4 +410,57 @@ func TestPoolAllocatorSameOutput(t *testing.T) {
 		}
 		require.Equal(t, outs[0], outs[1], "%s -> %s", filepath.Base(tc.in), tc.ext)
 	}
+}
+
+// progressLinker is a memLinker (made safe for the job's workers) that
+// records the shares Progress is told.
+type progressLinker struct {
+	mu     sync.Mutex
+	mem    *memLinker
+	shares []float64
+}
+
+func (p *progressLinker) Link(kind, canonical, code string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mem.Link(kind, canonical, code)
+}
+
+func (p *progressLinker) Assign(kind, canonical, candidate string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mem.Assign(kind, canonical, candidate)
+}
+
+func (p *progressLinker) Progress(share float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.shares = append(p.shares, share)
+}
+
+// A FileJob tells a ProgressLinker, after each batch it reads, what share
+// of the input it has read: rising, and all of it at the end.
+func TestFileJobTellsProgress(t *testing.T) {
+	dir := t.TempDir()
+	ids := make([]string, 200)
+	for i := range ids {
+		ids[i] = synth(t, i)
+	}
+	in := filepath.Join(dir, "in.csv")
+	require.NoError(t, os.WriteFile(in, []byte(excelCSV(t, ids...)), 0o600))
+	ln := &progressLinker{mem: newMemLinker()}
+	grant := &keyvault.Grant{Domain: "default", DomainSecret: bytes.Repeat([]byte{7}, 32)}
+	res, err := (&FileJob{Rules: fileRules, In: in, Out: filepath.Join(dir, "out.csv"), Grant: grant, Linker: ln, BatchRows: 16, Workers: 2}).Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(200), res.Rows)
+	require.Len(t, ln.mem.links, 200)
+	require.Len(t, ln.shares, 13, "one a batch of 16 rows")
+	for i, s := range ln.shares {
+		require.Greater(t, s, 0.0)
+		require.LessOrEqual(t, s, 1.0)
+		if i > 0 {
+			require.GreaterOrEqual(t, s, ln.shares[i-1])
+		}
+	}
+	require.Equal(t, 1.0, ln.shares[len(ln.shares)-1])
 }

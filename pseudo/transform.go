@@ -29,6 +29,15 @@ type Linker interface {
 	Assign(kind, canonical, candidate string) (string, error)
 }
 
+// ProgressLinker is a Linker that wants to know how far a run is: a
+// FileJob tells it, after each batch it reads, what share of the input
+// (0 to 1) it has read. keyvault's Tx is one (it plans for the links
+// still to come).
+type ProgressLinker interface {
+	Linker
+	Progress(share float64)
+}
+
 // ErrCodeTaken is what a Linker's Assign returns (wrapped or not) for a
 // candidate code that is already in use.
 var ErrCodeTaken = keyvault.ErrCodeTaken

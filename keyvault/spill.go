@@ -547,30 +547,30 @@ func (s *mapSpill) readRepeats(r spillRepeatRun) ([]pendingLink, []byte, error) 
 // few thousand, most of them false alarms of its filter). It returns ps
 // and byCode without them.
 func (t *Tx) setAside(ps []pendingLink, byCode []int32, arena []byte, pick func(p *pendingLink) bool, dst *[]pendingLink, dstArena *[]byte) ([]pendingLink, []int32) {
-	n := 0
-	for i := range ps {
-		if pick(&ps[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return ps, byCode
-	}
-	at := make([]int32, len(ps))
+	// One pass asks pick (a filter look-up) and moves the links; at[i] is
+	// the new position of link i, or -1. Most batches set aside a few
+	// links, so most links move down a few places.
+	at := t.asideBuf[:0]
 	kept := 0
 	for i := range ps {
-		p := ps[i]
-		if !pick(&p) {
-			at[i] = int32(kept)
-			ps[kept] = p
+		p := &ps[i]
+		if !pick(p) {
+			at = append(at, int32(kept))
+			if kept != i {
+				ps[kept] = *p
+			}
 			kept++
 			continue
 		}
-		at[i] = -1
+		at = append(at, -1)
 		start := len(*dstArena)
 		*dstArena = append(*dstArena, arena[p.sealedAt:p.sealedAt+p.sealedLen]...)
-		p.sealedAt = uint32(start)
-		*dst = append(*dst, p)
+		*dst = append(*dst, *p)
+		(*dst)[len(*dst)-1].sealedAt = uint32(start)
+	}
+	t.asideBuf = at[:0]
+	if kept == len(ps) {
+		return ps, byCode
 	}
 	out := byCode[:0]
 	for _, i := range byCode {

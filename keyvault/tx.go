@@ -102,6 +102,7 @@ type Tx struct {
 	linkBuf      []int64       // link ids of inserted rows
 	repeatBuf    []pendingLink // settleRepeats' links that may be repeats
 	posBuf       []int32       // and their positions in the batch
+	asideBuf     []int32       // setAside's new positions
 	args         []any
 }
 

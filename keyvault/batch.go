@@ -273,6 +273,10 @@ func (t *Tx) writeBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 	if err != nil {
 		return err
 	}
+	// The maps' keys are unique within one segment only: in a domain of
+	// several, what is stored must be found before anything is inserted
+	// into the newest.
+	probeFirst = probeFirst || len(t.segs) > 1
 	if probeFirst {
 		if err := t.probe(ps, probeIdxSQL); err != nil {
 			return err
@@ -313,7 +317,10 @@ func (t *Tx) writeBatch(ps []pendingLink, arena []byte, byCode []int32) error {
 			codes = append(codes, ins...)
 			slices.SortFunc(codes, func(a, b pendingLink) int { return strings.Compare(a.code, b.code) })
 		}
-		err := t.insertCodes(codes)
+		err := t.checkOldCodes(codes)
+		if err == nil {
+			err = t.insertCodes(codes)
+		}
 		clear(codes)
 		t.codeBuf = codes[:0]
 		if err != nil {
@@ -703,7 +710,7 @@ func (t *Tx) insertLinks(ps []pendingLink, arena []byte) error {
 // sorted by idx) or by code (probeCodeSQL, ps sorted by code), setting
 // found and link.
 func (t *Tx) probe(ps []pendingLink, kind int) error {
-	byCode := kind == probeCodeSQL
+	byCode := kind == probeCodeSQL || kind == probeOldCodeSQL
 	for i := range ps {
 		ps[i].found = false
 	}
@@ -776,6 +783,7 @@ const (
 	insGroupSQL
 	probeIdxSQL
 	probeCodeSQL
+	probeOldCodeSQL // in the segments older than the newest (checkOldCodes)
 	nStmtKinds
 )
 
@@ -814,26 +822,32 @@ func (t *Tx) statementSQL(kind, n int) string {
 			b.WriteString(row)
 		}
 	}
-	d := t.domain.id
+	// Inserts go to the newest segment, probes look in every one (or, for
+	// probeOldCodeSQL, in every one but the newest).
+	w := t.wseg()
+	segs := segList(t.segs)
 	switch kind {
 	case insIdxSQL, insIdxRetSQL:
-		b.WriteString(`INSERT OR IGNORE INTO link_index (domain, idx, link) VALUES `)
-		rows(fmt.Sprintf("(%d, ?, ?)", d))
+		b.WriteString(`INSERT OR IGNORE INTO link_index (seg, idx, link) VALUES `)
+		rows(fmt.Sprintf("(%d, ?, ?)", w))
 		if kind == insIdxRetSQL {
 			b.WriteString(` RETURNING link`)
 		}
 	case insCodeSQL:
-		b.WriteString(`INSERT OR IGNORE INTO link_codes (domain, code, link) VALUES `)
-		rows(fmt.Sprintf("(%d, ?, ?)", d))
+		b.WriteString(`INSERT OR IGNORE INTO link_codes (seg, code, link) VALUES `)
+		rows(fmt.Sprintf("(%d, ?, ?)", w))
 	case insGroupSQL:
 		b.WriteString(`INSERT OR REPLACE INTO link_groups (id, data) VALUES `)
 		rows("(?, ?)")
 	case probeIdxSQL:
-		fmt.Fprintf(&b, `SELECT idx, link FROM link_index WHERE domain = %d AND idx IN (`, d)
+		fmt.Fprintf(&b, `SELECT idx, link FROM link_index WHERE seg IN (%s) AND idx IN (`, segs)
 		rows("?")
 		b.WriteString(`)`)
-	case probeCodeSQL:
-		fmt.Fprintf(&b, `SELECT code, link FROM link_codes WHERE domain = %d AND code IN (`, d)
+	case probeCodeSQL, probeOldCodeSQL:
+		if kind == probeOldCodeSQL {
+			segs = segList(t.segs[:len(t.segs)-1])
+		}
+		fmt.Fprintf(&b, `SELECT code, link FROM link_codes WHERE seg IN (%s) AND code IN (`, segs)
 		rows("?")
 		b.WriteString(`)`)
 	}

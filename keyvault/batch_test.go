@@ -378,20 +378,16 @@ func TestParallelLinkSmallBatches(t *testing.T) {
 	assert.Equal(t, map[string]int{LinkActive: 400}, in.Domains[0].Links)
 }
 
-// The probes search a map's B-tree (its primary key), never scan it.
+// The probes and look-ups search a map's B-tree (its primary key), in
+// every segment of the domain, never scan it.
 func TestProbePlans(t *testing.T) {
 	v, path := storedVault(t, 10)
 	v.Close()
 	db := rawDB(t, path)
 	defer db.Close()
-	for kind, want := range map[int]string{
-		probeCodeSQL: "SEARCH link_codes USING PRIMARY KEY (domain=? AND code=?)",
-		probeIdxSQL:  "SEARCH link_index USING PRIMARY KEY (domain=? AND idx=?)",
-	} {
-		tx := &Tx{domain: domainRow{id: 1}}
-		q := tx.statementSQL(kind, 8)
+	plan := func(q string, args ...any) []string {
 		var plan []string
-		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, make([]any, 8)...)
+		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
 		require.NoError(t, err)
 		for rows.Next() {
 			var id, parent, notused int
@@ -400,7 +396,25 @@ func TestProbePlans(t *testing.T) {
 			plan = append(plan, detail)
 		}
 		require.NoError(t, rows.Err())
-		assert.Contains(t, plan, want, q)
+		return plan
+	}
+	for _, segs := range [][]int64{{1}, {1, 3, 4}} {
+		for kind, want := range map[int]string{
+			probeCodeSQL:    "SEARCH link_codes USING PRIMARY KEY (seg=? AND code=?)",
+			probeOldCodeSQL: "SEARCH link_codes USING PRIMARY KEY (seg=? AND code=?)",
+			probeIdxSQL:     "SEARCH link_index USING PRIMARY KEY (seg=? AND idx=?)",
+		} {
+			if kind == probeOldCodeSQL && len(segs) == 1 {
+				continue
+			}
+			tx := &Tx{domain: domainRow{id: 1}, segs: segs}
+			q := tx.statementSQL(kind, 8)
+			assert.Contains(t, plan(q, make([]any, 8)...), want, q)
+		}
+	}
+	for _, m := range []struct{ table, key string }{{"link_index", "idx"}, {"link_codes", "code"}} {
+		q := `SELECT link FROM ` + m.table + ` WHERE seg IN ` + segsOfDomain + ` AND ` + m.key + ` = ?`
+		assert.Contains(t, plan(q, 1, "x"), "SEARCH "+m.table+" USING PRIMARY KEY (seg=? AND "+m.key+"=?)", q)
 	}
 }
 

@@ -70,7 +70,7 @@ func Example() {
 	fmt.Println("log verifies:", v.VerifyLog() == nil)
 	// Output:
 	// new: 2 existing: 0
-	// Cohort study format 3 slots 1
+	// Cohort study format 4 slots 1
 	// default keyed 2
 	// log entries: 2
 	// log verifies: true

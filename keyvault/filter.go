@@ -67,29 +67,41 @@ func newStoredFilter(n int64) *storedFilter {
 	return &storedFilter{blocks: make([][8]uint32, blocks)}
 }
 
-// block returns the block of idx and the key that picks its bits.
-func (f *storedFilter) block(idx *[idxLen]byte) (*[8]uint32, uint32) {
-	h := binary.LittleEndian.Uint64(idx[:8])
-	hi, _ := bits.Mul64(h, uint64(len(f.blocks)))
-	return &f.blocks[hi], uint32(binary.LittleEndian.Uint64(idx[8:16]))
+// keyOf returns what picks idx's block and the bits in it: keyed indexes
+// are HMAC outputs, so their bytes serve as the hash.
+func keyOf(idx *[idxLen]byte) (uint64, uint32) {
+	return binary.LittleEndian.Uint64(idx[:8]), uint32(binary.LittleEndian.Uint64(idx[8:16]))
 }
 
-func (f *storedFilter) add(idx *[idxLen]byte) {
-	b, key := f.block(idx)
+func (f *storedFilter) add(idx *[idxLen]byte) { f.addKey(keyOf(idx)) }
+
+// mayHold reports whether idx may have been added; false is certain.
+func (f *storedFilter) mayHold(idx *[idxLen]byte) bool { return f.mayHoldKey(keyOf(idx)) }
+
+// addKey adds a key given as a hash h, which picks the block, and key,
+// which picks a bit in each of its words.
+func (f *storedFilter) addKey(h uint64, key uint32) {
+	b := f.block(h)
 	for i, s := range filterSalts {
 		b[i] |= 1 << ((key * s) >> 27)
 	}
 }
 
-// mayHold reports whether idx may have been added; false is certain.
-func (f *storedFilter) mayHold(idx *[idxLen]byte) bool {
-	b, key := f.block(idx)
+// mayHoldKey reports whether a key added as addKey(h, key) may have been
+// added; false is certain.
+func (f *storedFilter) mayHoldKey(h uint64, key uint32) bool {
+	b := f.block(h)
 	for i, s := range filterSalts {
 		if b[i]&(1<<((key*s)>>27)) == 0 {
 			return false
 		}
 	}
 	return true
+}
+
+func (f *storedFilter) block(h uint64) *[8]uint32 {
+	hi, _ := bits.Mul64(h, uint64(len(f.blocks)))
+	return &f.blocks[hi]
 }
 
 // filterDue reports whether a bulk run into a domain that held links
@@ -129,7 +141,7 @@ func (t *Tx) Progress(share float64) {
 // links stored before the run.
 func (t *Tx) loadFilter() error {
 	f := newStoredFilter(t.firstID - 1)
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT idx FROM link_index WHERE domain = ?`, t.domain.id)
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT idx FROM link_index WHERE seg IN (`+segList(t.segs)+`)`)
 	if err != nil {
 		return t.fail(err)
 	}

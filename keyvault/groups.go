@@ -370,9 +370,9 @@ func abs(id int64) int64 {
 // linkByMap returns the link that a map sends key to in domain: by keyed
 // index (byCode false) or by code.
 func linkByMap(ctx context.Context, q queryer, domain int64, byCode bool, key any) (linkRec, bool, error) {
-	query := `SELECT link FROM link_index WHERE domain = ? AND idx = ?`
+	query := `SELECT link FROM link_index WHERE seg IN ` + segsOfDomain + ` AND idx = ?`
 	if byCode {
-		query = `SELECT link FROM link_codes WHERE domain = ? AND code = ?`
+		query = `SELECT link FROM link_codes WHERE seg IN ` + segsOfDomain + ` AND code = ?`
 	}
 	var id int64
 	err := q.QueryRowContext(ctx, query, domain, key).Scan(&id)

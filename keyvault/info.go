@@ -177,12 +177,18 @@ func readInfo(ctx context.Context, tx *sql.Tx, path string, vaultID []byte) (Inf
 		in.Domains = append(in.Domains, DomainStats{DomainInfo: d, Links: map[string]int{}})
 		byName[d.Name] = i
 	}
-	// Format 3 counts the keyed-index map, which marks withdrawn links
-	// (Verify checks that it matches the links); an older file, read
-	// before its upgrade, its links table.
+	// Formats 3 and 4 count the keyed-index map, which marks withdrawn
+	// links (Verify checks that it matches the links): by segment in 4,
+	// by domain in 3; an older file, read before its upgrade, its links
+	// table.
 	q := `SELECT d.name, CASE WHEN i.link < 0 THEN 'withdrawn' ELSE 'active' END, count(*)
+		FROM link_index i JOIN map_segments s ON s.id = i.seg JOIN domains d ON d.id = s.domain
+		GROUP BY s.domain, i.link < 0`
+	switch in.FormatVersion {
+	case 3:
+		q = `SELECT d.name, CASE WHEN i.link < 0 THEN 'withdrawn' ELSE 'active' END, count(*)
 		FROM link_index i JOIN domains d ON d.id = i.domain GROUP BY i.domain, i.link < 0`
-	if in.FormatVersion < 3 {
+	case 1, 2:
 		q = `SELECT d.name, l.state, count(*) FROM links l JOIN domains d ON d.id = l.domain GROUP BY l.domain, l.state`
 	}
 	rows, err := tx.QueryContext(ctx, q)

@@ -467,6 +467,40 @@ func readEntries(ctx context.Context, q queryer) ([]Entry, error) {
 	return out, classify(rows.Err())
 }
 
+// verifySegments reads the map segments and checks that each belongs to
+// one of the domains of names and that each domain has one. It returns
+// the domain of each segment. (That a key is in at most one segment of
+// its domain follows from verifyLinks: the maps' entries, by domain,
+// must be the links' as multisets.)
+func verifySegments(ctx context.Context, tx *sql.Tx, names map[int64]string) (map[int64]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, domain FROM map_segments`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	segDomain := map[int64]int64{}
+	has := map[int64]bool{}
+	for rows.Next() {
+		var id, d int64
+		if err := rows.Scan(&id, &d); err != nil {
+			return nil, classify(err)
+		}
+		if _, ok := names[d]; !ok {
+			return nil, corruptf("map segment %d belongs to no domain", id)
+		}
+		segDomain[id], has[d] = d, true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	for id, name := range names {
+		if !has[id] {
+			return nil, corruptf("domain %s has no map segment", name)
+		}
+	}
+	return segDomain, nil
+}
+
 // verifyLinks checks every link (well formed; an active one decrypts and
 // matches its keyed index; a withdrawn one has no ciphertext and a
 // tombstone), counts them by state into n, and checks that each map has
@@ -485,6 +519,11 @@ func verifyLinks(ctx context.Context, tx *sql.Tx, k *keys, tomb map[string]bool,
 	names := map[int64]string{}
 	for _, d := range domains {
 		names[d.id] = d.info.Name
+	}
+	// The maps' entries name a segment of a domain (format 4).
+	segDomain, err := verifySegments(ctx, tx, names)
+	if err != nil {
+		return err
 	}
 	seed := maphash.MakeSeed()
 	entry := func(domain int64, key []byte, link int64) uint64 {
@@ -526,8 +565,8 @@ func verifyLinks(ctx context.Context, tx *sql.Tx, k *keys, tomb map[string]bool,
 		name, query string
 		want        uint64
 	}{
-		{"by code", `SELECT domain, CAST(code AS BLOB), link FROM link_codes`, wantCodes},
-		{"by keyed index", `SELECT domain, idx, link FROM link_index`, wantIndex},
+		{"by code", `SELECT seg, CAST(code AS BLOB), link FROM link_codes`, wantCodes},
+		{"by keyed index", `SELECT seg, idx, link FROM link_index`, wantIndex},
 	} {
 		rows, err := tx.QueryContext(ctx, m.query)
 		if err != nil {
@@ -536,11 +575,16 @@ func verifyLinks(ctx context.Context, tx *sql.Tx, k *keys, tomb map[string]bool,
 		var got uint64
 		entries := 0
 		for rows.Next() {
-			var domain, link int64
+			var seg, link int64
 			var key []byte
-			if err := rows.Scan(&domain, &key, &link); err != nil {
+			if err := rows.Scan(&seg, &key, &link); err != nil {
 				rows.Close()
 				return classify(err)
+			}
+			domain, ok := segDomain[seg]
+			if !ok {
+				rows.Close()
+				return corruptf("the map %s has an entry in segment %d, which does not exist", m.name, seg)
 			}
 			got += entry(domain, key, link)
 			entries++

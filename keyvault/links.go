@@ -221,7 +221,7 @@ func (v *Vault) WithdrawnCodes(domain string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		q = `SELECT -link FROM link_index WHERE link < 0 AND domain = ? ORDER BY -link`
+		q = `SELECT -link FROM link_index WHERE link < 0 AND seg IN ` + segsOfDomain + ` ORDER BY -link`
 		args = append(args, d.id)
 	}
 	ctx := context.Background()
@@ -330,7 +330,7 @@ func (v *Vault) Withdraw(ctx context.Context, persons []Person, e Entry) ([]Link
 			var ids []int64
 			for _, d := range domains {
 				var id int64
-				err := tx.QueryRowContext(ctx, `SELECT link FROM link_index WHERE domain = ? AND idx = ?`, d.id, idx).Scan(&id)
+				err := tx.QueryRowContext(ctx, `SELECT link FROM link_index WHERE seg IN `+segsOfDomain+` AND idx = ?`, d.id, idx).Scan(&id)
 				if errors.Is(err, sql.ErrNoRows) {
 					continue
 				}
@@ -353,7 +353,8 @@ func (v *Vault) Withdraw(ctx context.Context, persons []Person, e Entry) ([]Link
 					// The keyed-index map marks the link withdrawn too (a
 					// negated id), so that a run learns it from the map.
 					if _, err := tx.ExecContext(ctx, `UPDATE link_index SET link = -link
-						WHERE domain = (SELECT id FROM domains WHERE name = ?) AND idx = ? AND link > 0`, r.Domain, idx); err != nil {
+						WHERE seg IN (SELECT s.id FROM map_segments s JOIN domains d ON d.id = s.domain WHERE d.name = ?)
+						AND idx = ? AND link > 0`, r.Domain, idx); err != nil {
 						return classify(err)
 					}
 					changed++

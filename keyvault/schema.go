@@ -26,7 +26,10 @@ const (
 	// had one table by code with an index by keyed index); a version 1
 	// vault is upgraded at its first unlock (see upgrade.go). Version 3
 	// stores the links of that table packed 64 to a row (link_groups).
-	FormatVersion = 3
+	// Version 4 splits each domain's entries in the two maps into
+	// segments (map_segments), so that a large run appends its entries
+	// as a segment of their own (see docs/vault-format.md).
+	FormatVersion = 4
 
 	// FormatMinor is the minor format version this package writes. Minor
 	// versions only add things older readers of the same major version can
@@ -40,6 +43,9 @@ const (
 
 	// lastMinorV2 is the last minor version of format 2.
 	lastMinorV2 = 0
+
+	// lastMinorV3 is the last minor version of format 3.
+	lastMinorV3 = 0
 )
 
 // schemaV1 is the DDL of format version 1.0, and schemaV1Minor[m] what
@@ -105,24 +111,61 @@ var schemaV2Minor = [][]string{}
 // schemaV3 is the DDL of format version 3.0: format 2 with its links
 // table replaced by link_groups. Group g holds the links with ids 64g to
 // 64g+63, each encoded as docs/vault-format.md describes (see groups.go);
-// the maps are those of format 2.
+// the maps are those of format 2. This package no longer writes format 3:
+// it checks a version 3 file against it before upgrading it.
 var schemaV3 = []string{
 	ddlMeta,
 	ddlSlots,
 	ddlDomains,
-	`CREATE TABLE link_groups (
-	id   INTEGER PRIMARY KEY,
-	data BLOB NOT NULL
-)`,
+	ddlLinkGroups,
 	ddlLinkCodes, ddlLinkIndex, ddlLog, ddlFailedUnlocks, ddlWithdrawn,
 }
 
-// schemaV3Minor[m] is the DDL that minor version m adds to version 3.
+// schemaV3Minor[m] is the DDL that minor version m added to version 3.
 var schemaV3Minor = [][]string{}
 
-// The tables that format 2 keeps unchanged from format 1, and format 3
-// from format 2.
+// schemaV4 is the DDL of format version 4.0: format 3 with the maps'
+// first column a segment of a domain (map_segments) instead of the
+// domain. A domain's map entries are those of its segments; a large run
+// appends its entries as a new segment, whose id is larger than every
+// other, so that SQLite appends them to the end of each map's tree
+// instead of inserting them among the entries already there (see
+// docs/vault-format.md). The maps' DDL is format 3's with the column
+// renamed, as the upgrade's ALTER TABLE ... RENAME COLUMN leaves it.
+var schemaV4 = []string{
+	ddlMeta,
+	ddlSlots,
+	ddlDomains,
+	ddlLinkGroups,
+	`CREATE TABLE map_segments (
+	id     INTEGER PRIMARY KEY,
+	domain INTEGER NOT NULL REFERENCES domains(id)
+)`,
+	`CREATE TABLE link_codes (
+	seg INTEGER NOT NULL,
+	code   TEXT NOT NULL,
+	link   INTEGER NOT NULL,
+	PRIMARY KEY (seg, code)
+) WITHOUT ROWID`,
+	`CREATE TABLE link_index (
+	seg INTEGER NOT NULL,
+	idx    BLOB NOT NULL,
+	link   INTEGER NOT NULL,
+	PRIMARY KEY (seg, idx)
+) WITHOUT ROWID`,
+	ddlLog, ddlFailedUnlocks, ddlWithdrawn,
+}
+
+// schemaV4Minor[m] is the DDL that minor version m adds to version 4.
+var schemaV4Minor = [][]string{}
+
+// The tables that format 2 keeps unchanged from format 1, format 3 from
+// format 2, and format 4 from format 3.
 const (
+	ddlLinkGroups = `CREATE TABLE link_groups (
+	id   INTEGER PRIMARY KEY,
+	data BLOB NOT NULL
+)`
 	ddlLinkCodes = `CREATE TABLE link_codes (
 	domain INTEGER NOT NULL,
 	code   TEXT NOT NULL,
@@ -195,6 +238,8 @@ func lastMinor(major int) int {
 		return lastMinorV1
 	case 2:
 		return lastMinorV2
+	case 3:
+		return lastMinorV3
 	}
 	return FormatMinor
 }
@@ -202,12 +247,14 @@ func lastMinor(major int) int {
 // schemaFor returns the DDL of format version major.minor (minor is
 // clamped to the last minor version of major this package knows).
 func schemaFor(major, minor int) []string {
-	base, minors := schemaV3, schemaV3Minor
+	base, minors := schemaV4, schemaV4Minor
 	switch major {
 	case 1:
 		base, minors = schemaV1, schemaV1Minor
 	case 2:
 		base, minors = schemaV2, schemaV2Minor
+	case 3:
+		base, minors = schemaV3, schemaV3Minor
 	}
 	out := append([]string(nil), base...)
 	for m := 1; m <= minor && m < len(minors); m++ {

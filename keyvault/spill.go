@@ -621,7 +621,11 @@ func (t *Tx) endBulk() error {
 			return err
 		}
 	}
-	if err := t.loadSpill(s); err != nil {
+	codes, err := t.segmentFor()
+	if err != nil {
+		return err
+	}
+	if err := t.loadSpill(s, codes); err != nil {
 		return err
 	}
 	for _, r := range s.freshRuns {
@@ -658,7 +662,10 @@ var errStopped = errors.New("stopped")
 // t.deferred and s.freshRuns. The merge runs in a goroutine of its own,
 // a few chunks ahead of the INSERTs: at the end of a run nothing else
 // needs the second core.
-func (t *Tx) loadSpill(s *mapSpill) error {
+//
+// With codes, the codes it loads are checked against the domain's older
+// segments: those the filter may hold are probed there at the end.
+func (t *Tx) loadSpill(s *mapSpill, codes *codeFilter) error {
 	rs, err := s.repeats(s.repeatRuns)
 	if err != nil {
 		return err
@@ -728,6 +735,7 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 		}
 		stop := make(chan struct{})
 		var merr error
+		var suspects []pendingLink // codes the filter may hold, in code order
 		go func() {
 			defer close(full)
 			c := <-free
@@ -758,7 +766,11 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 				first = false
 				prev = append(prev[:0], key...)
 				if m.codes {
-					c.args = append(c.args, string(key), e.link)
+					code := string(key)
+					c.args = append(c.args, code, e.link)
+					if codes != nil && codes.mayHold(code) {
+						suspects = append(suspects, pendingLink{code: code, link: e.link})
+					}
 				} else {
 					if err := settle(key, e.hash); err != nil {
 						return err
@@ -795,6 +807,9 @@ func (t *Tx) loadSpill(s *mapSpill) error {
 		}
 		if merr != nil {
 			return merr
+		}
+		if err := t.checkOldCodes(suspects); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -41,8 +41,8 @@ func readDomainState(t *testing.T, db *sql.DB, domain string) domainState {
 		q   string
 		out *[]string
 	}{
-		{`SELECT hex(idx), link FROM link_index WHERE domain = ? ORDER BY idx`, &s.index},
-		{`SELECT code, link FROM link_codes WHERE domain = ? ORDER BY code`, &s.codes},
+		{`SELECT hex(idx), link FROM link_index WHERE seg IN ` + segsOfDomain + ` ORDER BY idx`, &s.index},
+		{`SELECT code, link FROM link_codes WHERE seg IN ` + segsOfDomain + ` ORDER BY code`, &s.codes},
 	} {
 		rows, err := db.Query(m.q, id)
 		require.NoError(t, err)
@@ -89,15 +89,19 @@ func TestBulkMatchesBatches(t *testing.T) {
 	// stored-index filter after the first batch (math.MaxInt64), and
 	// probes until the filter pays (the default: in most cases here
 	// within the run).
+	// The bulk run's entries go to a segment of their own (segMin 1) or
+	// to the domain's one.
 	variants := []struct {
 		name   string
 		stored bool
 		ratio  int64
+		segMin int
 	}{
-		{"", false, filterRatio},
-		{", a third stored before, probes only", true, 0},
-		{", a third stored before, filter after the first batch", true, math.MaxInt64},
-		{", a third stored before, filter when it pays", true, filterRatio},
+		{"", false, filterRatio, segmentMin},
+		{", a third stored before, probes only", true, 0, segmentMin},
+		{", a third stored before, filter after the first batch", true, math.MaxInt64, segmentMin},
+		{", a third stored before, filter when it pays", true, filterRatio, segmentMin},
+		{", a third stored before, a segment of its own", true, filterRatio, 1},
 	}
 	for _, vr := range variants {
 		for _, tt := range tests {
@@ -105,6 +109,7 @@ func TestBulkMatchesBatches(t *testing.T) {
 				old := filterRatio
 				filterRatio = vr.ratio
 				t.Cleanup(func() { filterRatio = old })
+				smallSegments(t, vr.segMin)
 				testBulkMatchesBatches(t, tt.batch, tt.seen, tt.links, tt.distinct, tt.deferCap, tt.bulkAtEnd, tt.flagAll, vr.stored)
 			})
 		}
@@ -188,6 +193,11 @@ func testBulkMatchesBatches(t *testing.T, batch, seen, links, distinct, deferCap
 			v.Close()
 			db := rawDB(t, path)
 			defer db.Close()
+			wantSegs := 1
+			if stored && segmentMin == 1 && !flagAll { // (all repeats: nothing spilled, nothing to load)
+				wantSegs = 2
+			}
+			assert.Len(t, segmentsOf(t, db, "bulk"), wantSegs)
 			got := readDomainState(t, db, "bulk")
 			want := readDomainState(t, db, "batches")
 			assert.Len(t, got.links, tt.distinct)

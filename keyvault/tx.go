@@ -47,7 +47,8 @@ type Tx struct {
 	conn   *sql.Conn // the connection of tx, not checking foreign keys
 	tx     *sql.Tx
 	domain domainRow
-	seq    int64 // sequence number the commit entry will take; stored as the links' creation
+	segs   []int64 // the domain's map segments, in increasing order; it writes to the last (segments.go)
+	seq    int64   // sequence number the commit entry will take; stored as the links' creation
 
 	// Single-link statements of Assign.
 	insCode, insIdx *sql.Stmt
@@ -225,17 +226,20 @@ func (t *Tx) prepare() error {
 		s   **sql.Stmt
 		sql string
 	}{
-		{&t.insCode, `INSERT OR IGNORE INTO link_codes (domain, code, link) VALUES (?, ?, ?)`},
-		{&t.insIdx, `INSERT INTO link_index (domain, idx, link) VALUES (?, ?, ?)`},
+		{&t.insCode, `INSERT OR IGNORE INTO link_codes (seg, code, link) VALUES (?, ?, ?)`},
+		{&t.insIdx, `INSERT INTO link_index (seg, idx, link) VALUES (?, ?, ?)`},
 	} {
 		var err error
 		if *st.s, err = t.tx.PrepareContext(t.ctx, st.sql); err != nil {
 			return classify(err)
 		}
 	}
+	if t.segs, err = domainSegments(t.ctx, t.tx, t.domain.id); err != nil {
+		return err
+	}
 	if bulkMaps {
 		var one int
-		err := t.tx.QueryRowContext(t.ctx, `SELECT 1 FROM link_index WHERE domain = ? LIMIT 1`, t.domain.id).Scan(&one)
+		err := t.tx.QueryRowContext(t.ctx, `SELECT 1 FROM link_index WHERE seg IN (`+segList(t.segs)+`) LIMIT 1`).Scan(&one)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return classify(err)
 		}
@@ -352,7 +356,13 @@ func (t *Tx) remember(k seenKey, code string) { t.seen.put(k, t.codeHash(code)) 
 // domain) and waited for the batches (t.nextID is its own).
 func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) (bool, error) {
 	id := t.nextID
-	res, err := t.insCode.ExecContext(t.ctx, t.domain.id, code, id)
+	if len(t.segs) > 1 {
+		// The code map's key is unique within one segment only.
+		if _, found, err := linkByMap(t.ctx, t.tx, t.domain.id, true, code); err != nil || found {
+			return false, t.fail(err)
+		}
+	}
+	res, err := t.insCode.ExecContext(t.ctx, t.wseg(), code, id)
 	if err != nil {
 		return false, t.fail(err)
 	}
@@ -365,7 +375,7 @@ func (t *Tx) insert(idx [idxLen]byte, sk seenKey, kind, canonical, code string) 
 	}
 	t.nextID++
 	sealed := t.work.seal(t.k.aead, t.domain.info.Name, code, kind, canonical)
-	if _, err := t.insIdx.ExecContext(t.ctx, t.domain.id, idx[:], id); err != nil {
+	if _, err := t.insIdx.ExecContext(t.ctx, t.wseg(), idx[:], id); err != nil {
 		return false, t.fail(err)
 	}
 	err = t.writeLinks(1, func(_ int, r *linkRec) {

@@ -14,7 +14,7 @@ import (
 // version is lower refuses to open the vault ([VersionError]).
 const writerMinor = 0
 
-// upgrade brings a vault of an older format version (1.0, 1.1, 2.0) up to
+// upgrade brings a vault of an older format version (1.0, 1.1, 2.0, 3.0) up to
 // FormatVersion.FormatMinor, inside the unlock transaction q (so it
 // happens only with a key, and together with a log entry). It re-reads the
 // version because another process may have upgraded the file since the
@@ -51,8 +51,17 @@ func upgradeSteps(ctx context.Context, q queryer, k *keys, vaultID []byte, actor
 			return err
 		}
 	}
-	if err := groupLinksV3(ctx, q); err != nil {
-		return err
+	if major < 3 {
+		if err := groupLinksV3(ctx, q); err != nil {
+			return err
+		}
+	}
+	if major < 4 {
+		for _, stmt := range segmentsV4() {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
 	}
 	for _, stmt := range []string{
 		fmt.Sprintf(`PRAGMA user_version = %d`, FormatVersion),
@@ -96,11 +105,28 @@ func relinkV2() []string {
 	)
 }
 
+// segmentsV4 returns the statements that turn format 3's maps into format
+// 4's: their domain column becomes a segment, and each domain gets one
+// segment with its own id, so no map entry moves. (RENAME COLUMN leaves
+// the DDL exactly as schemaV4 has it, which Open compares.)
+func segmentsV4() []string {
+	out := []string{
+		`ALTER TABLE link_codes RENAME COLUMN domain TO seg`,
+		`ALTER TABLE link_index RENAME COLUMN domain TO seg`,
+	}
+	for _, ddl := range schemaV4 {
+		if strings.Contains(ddl, "TABLE map_segments (") {
+			out = append(out, ddl)
+		}
+	}
+	return append(out, `INSERT INTO map_segments (id, domain) SELECT id, id FROM domains ORDER BY id`)
+}
+
 // groupLinksV3 turns format 2's links table into format 3's link_groups,
 // keeping every link's id (the maps stay as they are): it reads the rows
 // in id order and writes each group once.
 func groupLinksV3(ctx context.Context, q queryer) error {
-	if _, err := q.ExecContext(ctx, schemaV3[3]); err != nil {
+	if _, err := q.ExecContext(ctx, ddlLinkGroups); err != nil {
 		return err
 	}
 	rows, err := q.QueryContext(ctx, `SELECT id, domain, code, kind, idx, sealed, state, created, COALESCE(changed, 0) FROM links ORDER BY id`)

@@ -1,6 +1,7 @@
 package keyvault
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,7 +45,7 @@ func checkUpgraded(t *testing.T, v *Vault, from string) *VerifyReport {
 	n := len(es)
 	assert.Equal(t, "upgrade", es[n-2].Action)
 	assert.Equal(t, from, es[n-2].Details["from"])
-	assert.Equal(t, "3.0", es[n-2].Details["to"])
+	assert.Equal(t, fmt.Sprintf("%d.%d", FormatVersion, FormatMinor), es[n-2].Details["to"])
 	assert.Equal(t, "unlock", es[n-1].Action)
 	rep, err := v.Verify(t.Context(), VerifyOptions{})
 	require.NoError(t, err)
@@ -146,7 +147,7 @@ func TestWriterMinor(t *testing.T) {
 	var ve *VersionError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, 7, ve.WriterMinor)
-	assert.Contains(t, err.Error(), "3.7 needs a newer program")
+	assert.Contains(t, err.Error(), fmt.Sprintf("%d.7 needs a newer program", FormatVersion))
 }
 
 func TestCalibrate(t *testing.T) {
@@ -276,4 +277,55 @@ func TestUpgradeFrom20(t *testing.T) {
 
 	rerunAfterUpgrade(t, v, []int{1, 70}, 71)
 	assert.Greater(t, rawLink(t, rawDB(t, path), testCode('K', 71)).id, int64(72))
+}
+
+// testdata/v3.0.vault is testdata/v2.0.vault opened once by the format 3.0
+// code (commit dbaf53f^, the last to write format 3): the same links, ids
+// and tombstone, and log entries for the upgrade to 3.0 and the unlock.
+func fixture30(t *testing.T) string { return fixture(t, "v3.0.vault") }
+
+// A 3.0 vault upgrades to 4.0 without moving a map entry: each domain gets
+// one segment (with the domain's id), and runs go on where its ids ended,
+// in a new segment once they are large enough.
+func TestUpgradeFrom30(t *testing.T) {
+	path := fixture30(t)
+	in, err := Inspect(path)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{3, 0}, [2]int{in.FormatVersion, in.FormatMinor}, "reading without a key does not upgrade")
+	require.Len(t, in.Domains, 2)
+	assert.Equal(t, map[string]int{LinkActive: 69, LinkWithdrawn: 1}, in.Domains[0].Links)
+	assert.Equal(t, map[string]int{LinkActive: 1, LinkWithdrawn: 1}, in.Domains[1].Links)
+	before := rawLinks(t, rawDB(t, path))
+
+	v, err := Open(path, testPass, "tester")
+	require.NoError(t, err)
+	defer v.Close()
+	rep := checkUpgraded(t, v, "3.0")
+	in, err = v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 69, LinkWithdrawn: 1}, in.Domains[0].Links)
+	assert.Equal(t, map[string]int{LinkActive: 1, LinkWithdrawn: 1}, in.Domains[1].Links)
+	assert.Equal(t, map[string]int{LinkActive: 70, LinkWithdrawn: 2}, rep.Links)
+	db := rawDB(t, path)
+	assert.Equal(t, before, rawLinks(t, db), "links kept")
+	var segs []string
+	rows, err := db.Query(`SELECT s.id || ' ' || d.name FROM map_segments s JOIN domains d ON d.id = s.domain ORDER BY s.id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		segs = append(segs, s)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []string{"1 default", "2 survey"}, segs)
+	assertCodes(t, v, DefaultDomain, 'K', 1, 3, 64, 70)
+	refs, err := v.FindCode(testCode('R', 1))
+	require.NoError(t, err)
+	require.Len(t, refs, 2)
+	assert.Equal(t, synthNID(1), refs[0].Identifier)
+	codes, err := v.WithdrawnCodes("")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{testCode('K', 2), testCode('R', 2)}, codes)
+
+	rerunAfterUpgrade(t, v, []int{1, 70}, 71)
 }

@@ -195,8 +195,7 @@ func (v *Vault) initialize(k *keys, o CreateOptions, label string, kdf KDFParams
 		return err
 	}
 	v.slot = SlotInfo{ID: slotID, Type: SlotPassphrase, Label: label, KDF: kdf}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO domains (name, scheme, created) VALUES (?, ?, ?)`,
-		DefaultDomain, string(SchemeKeyed), created); err != nil {
+	if err := insertDomain(ctx, tx, DefaultDomain, SchemeKeyed, created); err != nil {
 		return err
 	}
 	r, err := newRow(&Entry{Action: "init", Details: map[string]any{
@@ -667,8 +666,7 @@ func (v *Vault) AddDomain(name string, scheme Scheme) error {
 		if n > 0 {
 			return fmt.Errorf("%w: %s", ErrDomainExists, name)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO domains (name, scheme, created) VALUES (?, ?, ?)`,
-			name, string(scheme), formatTime(now())); err != nil {
+		if err := insertDomain(ctx, tx, name, scheme, formatTime(now())); err != nil {
 			return err
 		}
 		r, err := newRow(&Entry{Action: "domain-add", Details: map[string]any{"domain": name, "scheme": string(scheme)}}, v.actor)
@@ -677,6 +675,20 @@ func (v *Vault) AddDomain(name string, scheme Scheme) error {
 		}
 		return appendRow(ctx, tx, k, v.vaultID, r, false)
 	})
+}
+
+// insertDomain adds a domain and its first map segment.
+func insertDomain(ctx context.Context, tx *sql.Tx, name string, scheme Scheme, created string) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO domains (name, scheme, created) VALUES (?, ?, ?)`, name, string(scheme), created)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	_, err = addSegment(ctx, tx, id)
+	return err
 }
 
 func scanDomain(s interface{ Scan(...any) error }) (domainRow, error) {

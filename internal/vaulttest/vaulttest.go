@@ -23,8 +23,8 @@ func Links(tb testing.TB, path string) []string {
 	}
 	defer db.Close()
 	rows, err := db.Query(`SELECT d.name, c.code, hex(i.idx), CASE WHEN i.link < 0 THEN 'withdrawn' ELSE 'active' END
-		FROM link_codes c JOIN link_index i ON i.domain = c.domain AND abs(i.link) = c.link
-		JOIN domains d ON d.id = c.domain ORDER BY 1, 2`)
+		FROM link_codes c JOIN link_index i ON abs(i.link) = c.link
+		JOIN map_segments s ON s.id = c.seg JOIN domains d ON d.id = s.domain ORDER BY 1, 2`)
 	if err != nil {
 		tb.Fatal(err)
 	}

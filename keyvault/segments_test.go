@@ -1,0 +1,250 @@
+package keyvault
+
+import (
+	"database/sql"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// smallSegments lets a bulk run of n new links make a segment.
+func smallSegments(t *testing.T, n int) {
+	old := segmentMin
+	segmentMin = n
+	t.Cleanup(func() { segmentMin = old })
+}
+
+// segmentsOf returns how many map entries each segment of domain holds
+// (by keyed index), in segment order.
+func segmentsOf(t *testing.T, db *sql.DB, domain string) []int {
+	t.Helper()
+	rows, err := db.Query(`SELECT (SELECT count(*) FROM link_index i WHERE i.seg = s.id)
+		FROM map_segments s JOIN domains d ON d.id = s.domain WHERE d.name = ? ORDER BY s.id`, domain)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var n int
+		require.NoError(t, rows.Scan(&n))
+		out = append(out, n)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// linkRun links synthNID(i) to testCode(prefix, i) for each i in one
+// transaction and returns its counts; an error from Link or Commit is
+// returned, with the transaction rolled back.
+func linkRun(t *testing.T, v *Vault, prefix byte, ids ...int) (newLinks, existing int, err error) {
+	t.Helper()
+	tx, err := v.Begin(t.Context(), DefaultDomain)
+	require.NoError(t, err)
+	for _, i := range ids {
+		if err := tx.Link("nid", synthNID(i), testCode(prefix, i)); err != nil {
+			tx.Rollback()
+			return 0, 0, err
+		}
+	}
+	newLinks, existing = tx.Counts()
+	if err := tx.Commit(Entry{Action: "pseudonymize"}); err != nil {
+		return 0, 0, err
+	}
+	return newLinks, existing, nil
+}
+
+func span(from, to int) []int {
+	var out []int
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// A large bulk run into a domain that holds links appends its entries as
+// a segment of its own; every look-up, write, withdrawal and check sees
+// the domain's entries in all its segments as one map.
+func TestSegments(t *testing.T) {
+	smallBatches(t, 16)
+	smallSegments(t, 50)
+	v, path := newVault(t)
+	db := rawDB(t, path)
+	defer db.Close()
+
+	n, e, err := linkRun(t, v, 'K', span(0, 100)...)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{100, 0}, [2]int{n, e})
+	assert.Equal(t, []int{100}, segmentsOf(t, db, DefaultDomain), "a first run into an empty domain appends to its segment")
+
+	// 100 new (a segment) and 30 stored.
+	n, e, err = linkRun(t, v, 'K', append(span(100, 200), span(0, 30)...)...)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{100, 30}, [2]int{n, e})
+	assert.Equal(t, []int{100, 100}, segmentsOf(t, db, DefaultDomain))
+
+	// Too few new links for a segment: they go to the newest.
+	n, e, err = linkRun(t, v, 'K', append(span(200, 220), 5, 150)...)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{20, 2}, [2]int{n, e})
+	assert.Equal(t, []int{100, 120}, segmentsOf(t, db, DefaultDomain))
+
+	// Outside a bulk run: probed in every segment first.
+	noBulk(t)
+	n, e, err = linkRun(t, v, 'K', span(180, 260)...)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{40, 40}, [2]int{n, e})
+	bulkMaps = true
+	assert.Equal(t, []int{100, 160}, segmentsOf(t, db, DefaultDomain))
+
+	// Conflicts with links in either segment, bulk or not, fail the run.
+	for _, bulk := range []bool{true, false} {
+		bulkMaps = bulk
+		for _, tc := range []struct {
+			name string
+			ids  []int
+			code func(i int) string
+			want error
+		}{
+			{"identifier in the first segment, another code", span(5, 6), func(i int) string { return testCode('X', i) }, ErrConflict},
+			{"identifier in the second segment, another code", span(150, 151), func(i int) string { return testCode('X', i) }, ErrConflict},
+			{"code of the first segment for a new identifier", span(1000, 1060), func(i int) string {
+				if i == 1030 {
+					return testCode('K', 7)
+				}
+				return testCode('N', i)
+			}, ErrCodeTaken},
+			{"code of the second segment for a new identifier", span(1000, 1060), func(i int) string {
+				if i == 1059 {
+					return testCode('K', 170)
+				}
+				return testCode('N', i)
+			}, ErrCodeTaken},
+		} {
+			tx, err := v.Begin(t.Context(), DefaultDomain)
+			require.NoError(t, err)
+			for _, i := range tc.ids {
+				if err = tx.Link("nid", synthNID(i), tc.code(i)); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = tx.Commit(Entry{Action: "pseudonymize"})
+			} else {
+				tx.Rollback()
+			}
+			require.ErrorIs(t, err, tc.want, "bulk %v: %s", bulk, tc.name)
+			assert.Equal(t, []int{100, 160}, segmentsOf(t, db, DefaultDomain), "bulk %v: %s: rolled back", bulk, tc.name)
+		}
+	}
+	bulkMaps = true
+
+	// Look-ups in both segments.
+	for _, i := range []int{3, 150, 255} {
+		code, found, err := v.Lookup(DefaultDomain, "nid", synthNID(i))
+		require.NoError(t, err)
+		assert.True(t, found)
+		assert.Equal(t, testCode('K', i), code)
+		refs, err := v.FindCode(testCode('K', i))
+		require.NoError(t, err)
+		require.Len(t, refs, 1)
+		assert.Equal(t, synthNID(i), refs[0].Identifier)
+	}
+	_, err = v.Withdraw(t.Context(), []Person{{"nid", synthNID(3)}, {"nid", synthNID(150)}}, Entry{Purpose: "test"})
+	require.NoError(t, err)
+	codes, err := v.WithdrawnCodes(DefaultDomain)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{testCode('K', 150), testCode('K', 3)}, codes)
+	in, err := v.Info()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 258, LinkWithdrawn: 2}, in.Domains[0].Links)
+	_, _, err = linkRun(t, v, 'K', 150)
+	require.ErrorIs(t, err, ErrWithdrawn)
+	rep, err := v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 258, LinkWithdrawn: 2}, rep.Links)
+
+	// A domain has at most maxSegments.
+	next := 2000
+	for range maxSegments + 2 {
+		_, _, err := linkRun(t, v, 'K', span(next, next+60)...)
+		require.NoError(t, err)
+		next += 60
+	}
+	segs := segmentsOf(t, db, DefaultDomain)
+	assert.Len(t, segs, maxSegments)
+	total := 0
+	for _, n := range segs {
+		total += n
+	}
+	assert.Equal(t, 260+(maxSegments+2)*60, total)
+	_, err = v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+}
+
+// Assign, in a random domain of several segments, refuses a candidate
+// code that an older segment holds.
+func TestAssignAcrossSegments(t *testing.T) {
+	v, path := newVault(t)
+	require.NoError(t, v.AddDomain("survey", SchemeRandom))
+	tx, err := v.Begin(t.Context(), "survey")
+	require.NoError(t, err)
+	c, err := tx.Assign("nid", synthNID(1), "R1")
+	require.NoError(t, err)
+	assert.Equal(t, "R1", c)
+	commit(t, tx)
+	db := rawDB(t, path)
+	defer db.Close()
+	mustExec(t, db, `INSERT INTO map_segments (id, domain) VALUES (9, (SELECT id FROM domains WHERE name = 'survey'))`)
+
+	tx, err = v.Begin(t.Context(), "survey")
+	require.NoError(t, err)
+	assert.Equal(t, []int64{2, 9}, tx.segs)
+	_, err = tx.Assign("nid", synthNID(2), "R1")
+	require.ErrorIs(t, err, ErrCodeTaken)
+	c, err = tx.Assign("nid", synthNID(2), "R2")
+	require.NoError(t, err)
+	assert.Equal(t, "R2", c)
+	c, err = tx.Assign("nid", synthNID(1), "R3")
+	require.NoError(t, err)
+	assert.Equal(t, "R1", c, "found in the older segment")
+	commit(t, tx)
+	assert.Equal(t, []int{1, 1}, segmentsOf(t, db, "survey"))
+	_, err = v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+}
+
+// Verify finds a key in two segments of a domain, an entry in a segment
+// that does not exist, a segment of no domain, and a domain without one.
+func TestVerifySegments(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage string
+	}{
+		{"keyed index in two segments", `INSERT INTO link_index SELECT 5, idx, link FROM link_index WHERE seg = 1 LIMIT 1`},
+		{"code in two segments", `INSERT INTO link_codes SELECT 5, code, link FROM link_codes WHERE seg = 1 LIMIT 1`},
+		{"entry moved to a segment that does not exist", `UPDATE link_index SET seg = 7 WHERE idx = (SELECT idx FROM link_index LIMIT 1)`},
+		{"segment of no domain", `INSERT INTO map_segments (id, domain) VALUES (6, 42)`},
+		{"domain without a segment", `DELETE FROM map_segments WHERE id = 5`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, path := storedVault(t, 20)
+			db := rawDB(t, path)
+			defer db.Close()
+			mustExec(t, db, `INSERT INTO map_segments (id, domain) VALUES (5, 1)`)
+			_, err := v.Verify(t.Context(), VerifyOptions{})
+			require.NoError(t, err, "an empty segment is sound")
+			if tc.name == "domain without a segment" {
+				mustExec(t, db, `DELETE FROM map_segments WHERE id = 1`)
+				mustExec(t, db, `UPDATE link_index SET seg = 5`)
+				mustExec(t, db, `UPDATE link_codes SET seg = 5`)
+				_, err := v.Verify(t.Context(), VerifyOptions{})
+				require.NoError(t, err, "entries in a domain's only segment")
+			}
+			mustExec(t, db, tc.damage)
+			_, err = v.Verify(t.Context(), VerifyOptions{})
+			require.ErrorIs(t, err, ErrCorrupt)
+			assert.NotContains(t, fmt.Sprint(err), synthNID(1)[:6])
+		})
+	}
+}

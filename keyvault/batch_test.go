@@ -409,7 +409,7 @@ func TestProbePlans(t *testing.T) {
 			}
 			tx := &Tx{domain: domainRow{id: 1}, segs: segs}
 			q := tx.statementSQL(kind, 8)
-			assert.Contains(t, plan(q, make([]any, 8)...), want, q)
+			assert.Contains(t, plan(q, make([]any, 9)...), want, q)
 		}
 	}
 	for _, m := range []struct{ table, key string }{{"link_index", "idx"}, {"link_codes", "code"}} {

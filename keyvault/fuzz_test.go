@@ -78,7 +78,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(newer)
 	f.Add([]byte{})
 	f.Add([]byte("SQLite format 3\x00"))
-	for _, old := range []string{"v1.0.vault", "v1.1.vault"} { // the upgrade to format 2
+	for _, old := range []string{"v1.0.vault", "v1.1.vault", "v3.0.vault"} { // the upgrades to formats 2 and 4
 		b, err := os.ReadFile(filepath.Join("testdata", old))
 		if err != nil {
 			f.Fatal(err)

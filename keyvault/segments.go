@@ -20,8 +20,8 @@ import (
 // larger than every other, so SQLite appends the run's sorted entries to
 // the end of each map's tree, on its fast path, instead of inserting
 // them among the entries already there, which costs a descent from the
-// root and, in full pages, splits (docs/map-segments.md has the figures:
-// 0.7-1.0 against 1.2-1.7 µs a row).
+// root and, in full pages, splits (0.7-1.0 against 1.2-1.7 µs a row;
+// docs/vault-format.md and benchmarks/README.md have the figures).
 //
 // SQLite keeps keys unique within a segment only; the writers keep them
 // unique within a domain:

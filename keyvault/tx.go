@@ -100,6 +100,9 @@ type Tx struct {
 	hits         []pendingLink // hits of the stored-index filter set aside (settleHits)
 	hitArena     []byte        // and their sealed identifiers
 	probeBuf     []mapRow
+	probePos     []int32       // probe's links not found yet
+	segHits      []int64       // keys found in each segment of segs by probe
+	segOrder     []int         // probe's order of the segments
 	linkBuf      []int64       // link ids of inserted rows
 	repeatBuf    []pendingLink // settleRepeats' links that may be repeats
 	posBuf       []int32       // and their positions in the batch

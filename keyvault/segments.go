@@ -173,7 +173,7 @@ func (t *Tx) wseg() int64 { return t.segs[len(t.segs)-1] }
 // they are loaded: into a new segment when there are at least segmentMin
 // of them and the domain has room for one, unless the domain is empty
 // and its segment is the last of the vault (the entries are appended to
-// it anyway). Into a new segment next to older ones that hold links, the
+// it anyway). An empty domain's new segment replaces its old ones. Into a new segment next to older ones that hold links, the
 // codes must be checked against those: it returns a filter of their
 // codes for loadSpill.
 func (t *Tx) segmentFor() (*codeFilter, error) {
@@ -194,6 +194,12 @@ func (t *Tx) segmentFor() (*codeFilter, error) {
 		return nil, err
 	}
 	if !t.stored {
+		// The older segments are empty (nothing of this run is in the
+		// maps before this load): the new one replaces them.
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM map_segments WHERE id IN (`+segList(older)+`)`); err != nil {
+			return nil, t.fail(err)
+		}
+		t.segs = t.segs[len(older):]
 		return nil, nil
 	}
 	return t.loadCodeFilter(older)

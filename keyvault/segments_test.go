@@ -182,6 +182,46 @@ func TestSegments(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A large first run into a domain whose segment is not the vault's last
+// moves the domain to a new segment, the last, and drops the empty one;
+// a small one stays where it is.
+func TestSegmentOfEmptyDomain(t *testing.T) {
+	smallBatches(t, 16)
+	smallSegments(t, 50)
+	v, path := newVault(t)
+	db := rawDB(t, path)
+	defer db.Close()
+	require.NoError(t, v.AddDomain("later", SchemeKeyed))
+	require.NoError(t, v.AddDomain("small", SchemeKeyed))
+	require.NoError(t, v.AddDomain("last", SchemeKeyed))
+	run := func(domain string, ids []int) {
+		tx, err := v.Begin(t.Context(), domain)
+		require.NoError(t, err)
+		for _, i := range ids {
+			require.NoError(t, tx.Link("nid", synthNID(i), testCode('K', i)))
+		}
+		commit(t, tx)
+	}
+	run(DefaultDomain, span(0, 60))
+	run("small", span(0, 10))
+	run("last", span(0, 60))
+	var got []string
+	rows, err := db.Query(`SELECT s.id || ' ' || d.name FROM map_segments s JOIN domains d ON d.id = s.domain ORDER BY s.id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		got = append(got, s)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []string{"2 later", "3 small", "5 default", "6 last"}, got, "last was last until default moved")
+	assert.Equal(t, []int{60}, segmentsOf(t, db, DefaultDomain))
+	assert.Equal(t, []int{10}, segmentsOf(t, db, "small"))
+	assert.Equal(t, []int{60}, segmentsOf(t, db, "last"))
+	_, err = v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+}
+
 // Assign, in a random domain of several segments, refuses a candidate
 // code that an older segment holds.
 func TestAssignAcrossSegments(t *testing.T) {

@@ -202,5 +202,8 @@ func (t *Tx) segmentFor() (*codeFilter, error) {
 		t.segs = t.segs[len(older):]
 		return nil, nil
 	}
+	if t.oldCodes != nil { // built with the stored-index filter, of the same segments
+		return t.oldCodes, nil
+	}
 	return t.loadCodeFilter(older)
 }

@@ -3,6 +3,7 @@ package keyvault
 import (
 	"database/sql"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,9 +98,17 @@ func TestSegments(t *testing.T) {
 	bulkMaps = true
 	assert.Equal(t, []int{100, 160}, segmentsOf(t, db, DefaultDomain))
 
-	// Conflicts with links in either segment, bulk or not, fail the run.
-	for _, bulk := range []bool{true, false} {
+	// Conflicts with links in either segment fail the run: in a bulk run
+	// without the stored-index filter (the old segments' codes scanned at
+	// the end) or with it (scanned with it), or outside a bulk run.
+	for _, mode := range []struct {
+		bulk  bool
+		ratio int64
+	}{{true, 0}, {true, math.MaxInt64}, {false, filterRatio}} {
+		bulk := mode.bulk
 		bulkMaps = bulk
+		oldRatio := filterRatio
+		filterRatio = mode.ratio
 		for _, tc := range []struct {
 			name string
 			ids  []int
@@ -133,9 +142,10 @@ func TestSegments(t *testing.T) {
 			} else {
 				tx.Rollback()
 			}
-			require.ErrorIs(t, err, tc.want, "bulk %v: %s", bulk, tc.name)
-			assert.Equal(t, []int{100, 160}, segmentsOf(t, db, DefaultDomain), "bulk %v: %s: rolled back", bulk, tc.name)
+			require.ErrorIs(t, err, tc.want, "%+v: %s", mode, tc.name)
+			assert.Equal(t, []int{100, 160}, segmentsOf(t, db, DefaultDomain), "%+v: %s: rolled back", mode, tc.name)
 		}
+		filterRatio = oldRatio
 	}
 	bulkMaps = true
 

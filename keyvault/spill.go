@@ -622,6 +622,7 @@ func (t *Tx) endBulk() error {
 		}
 	}
 	codes, err := t.segmentFor()
+	t.oldCodes = nil
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,7 @@ type Tx struct {
 	bulk, stored bool
 	spill        *mapSpill
 	filter       *storedFilter // of the links stored before a bulk run (filter.go)
+	oldCodes     *codeFilter   // of their codes, for a new segment (segmentFor), or nil
 	missed       int64         // identifiers settleStored probed and did not find
 	probed       int64         // identifiers settleStored probed
 	share        atomic.Uint64 // the caller's share of the input done (Progress), as float64 bits

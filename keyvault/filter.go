@@ -1,8 +1,8 @@
 package keyvault
 
 import (
-	"database/sql"
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"math/bits"
 )
@@ -136,39 +136,53 @@ func (t *Tx) Progress(share float64) {
 	}
 }
 
-// loadFilter scans the keyed indexes the domain holds into t.filter. A
-// bulk run's own map entries wait in the spill file, so these are the
-// links stored before the run.
+// loadFilter builds t.filter of the keyed indexes the domain held when
+// the run began. A run that pays for it will most likely load enough new
+// links for a segment of their own, whose codes must then be checked
+// against the stored ones: their filter (t.oldCodes) is built in the
+// same scan, while the run's other goroutines keep the second core
+// busy, rather than at its end, when nothing else runs.
 func (t *Tx) loadFilter() error {
-	f := newStoredFilter(t.firstID - 1)
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT idx FROM link_index WHERE seg IN (`+segList(t.segs)+`)`)
+	var err error
+	t.filter, t.oldCodes, err = t.scanStored(true, len(t.segs) < maxSegments)
+	return err
+}
+
+// scanStored returns filters of the keyed indexes and of the codes of the
+// links the domain held when the transaction began (those asked for).
+//
+// It reads them from the links' groups (ids below firstID), not from the
+// maps: a group holds 64 links, so the scan costs SQLite a row per 64
+// links instead of one per link and map. At 1.25M stored links,
+// 2026-12-03: 0.34-0.40 s for both filters, against 0.39-0.43 s for the
+// keyed-index map alone and as much again for the code map. Verify
+// checks that the maps hold exactly the groups' links.
+func (t *Tx) scanStored(idx, codes bool) (*storedFilter, *codeFilter, error) {
+	var f *storedFilter
+	var c *codeFilter
+	if idx {
+		f = newStoredFilter(t.firstID - 1)
+	}
+	if codes {
+		c = &codeFilter{f: newStoredFilter(t.firstID - 1), seed: maphash.MakeSeed()}
+	}
+	if t.firstID <= 1 {
+		return f, c, nil
+	}
+	err := eachLinkTo(t.ctx, t.tx, groupOf(t.firstID-1), func(r *linkRec) error {
+		if r.domain != t.domain.id || r.id >= t.firstID {
+			return nil
+		}
+		if f != nil {
+			f.add((*[idxLen]byte)(r.idx))
+		}
+		if c != nil {
+			c.add(r.code)
+		}
+		return nil
+	})
 	if err != nil {
-		return t.fail(err)
+		return nil, nil, t.fail(err)
 	}
-	defer rows.Close()
-	var b sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&b); err != nil {
-			return t.fail(err)
-		}
-		if len(b) != idxLen {
-			return corruptf("keyed index entry of domain %s has %d bytes", t.domain.info.Name, len(b))
-		}
-		f.add((*[idxLen]byte)(b))
-	}
-	if err := rows.Err(); err != nil {
-		return t.fail(err)
-	}
-	t.filter = f
-	// A run that pays for this scan will most likely load enough new
-	// links for a segment of their own, whose codes must then be checked
-	// against the stored ones: their filter is built now, while the
-	// run's other goroutines keep the second core busy, rather than at
-	// the end, when nothing else runs (0.6 s at 1.25M stored links).
-	if len(t.segs) < maxSegments {
-		if t.oldCodes, err = t.loadCodeFilter(t.segs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return f, c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Format 3 stores the links in groups: the links with ids 64g to 64g+63
@@ -274,7 +275,12 @@ func readLink(ctx context.Context, q queryer, id int64) (r linkRec, ok bool, err
 // eachLink calls fn for every link of the vault in id order. The record
 // and its slices are valid only during the call.
 func eachLink(ctx context.Context, q queryer, fn func(r *linkRec) error) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, data FROM link_groups ORDER BY id`)
+	return eachLinkTo(ctx, q, math.MaxInt64, fn)
+}
+
+// eachLinkTo is eachLink for the groups up to lastGroup.
+func eachLinkTo(ctx context.Context, q queryer, lastGroup int64, fn func(r *linkRec) error) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, data FROM link_groups WHERE id <= ? ORDER BY id`, lastGroup)
 	if err != nil {
 		return classify(err)
 	}

@@ -2,7 +2,6 @@ package keyvault
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -110,27 +109,6 @@ func (c *codeFilter) add(code string) { c.f.addKey(c.hash(code)) }
 
 func (c *codeFilter) mayHold(code string) bool { return c.f.mayHoldKey(c.hash(code)) }
 
-// loadCodeFilter scans the codes of segs into a filter.
-func (t *Tx) loadCodeFilter(segs []int64) (*codeFilter, error) {
-	c := &codeFilter{f: newStoredFilter(t.firstID - 1), seed: maphash.MakeSeed()}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT code FROM link_codes WHERE seg IN (`+segList(segs)+`)`)
-	if err != nil {
-		return nil, t.fail(err)
-	}
-	defer rows.Close()
-	var b sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&b); err != nil {
-			return nil, t.fail(err)
-		}
-		c.add(string(b))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail(err)
-	}
-	return c, nil
-}
-
 // checkOldCodes probes the codes of ps (sorted by code) in the domain's
 // segments older than the newest: one there belongs to another link.
 func (t *Tx) checkOldCodes(ps []pendingLink) error {
@@ -173,9 +151,10 @@ func (t *Tx) wseg() int64 { return t.segs[len(t.segs)-1] }
 // they are loaded: into a new segment when there are at least segmentMin
 // of them and the domain has room for one, unless the domain is empty
 // and its segment is the last of the vault (the entries are appended to
-// it anyway). An empty domain's new segment replaces its old ones. Into a new segment next to older ones that hold links, the
-// codes must be checked against those: it returns a filter of their
-// codes for loadSpill.
+// it anyway). An empty domain's new segment replaces its old ones. Into
+// a new segment next to older ones that hold links, the codes must be
+// checked against those: it returns a filter of their codes for
+// loadSpill.
 func (t *Tx) segmentFor() (*codeFilter, error) {
 	if t.newLinks < segmentMin || len(t.segs) >= maxSegments {
 		return nil, nil
@@ -202,8 +181,9 @@ func (t *Tx) segmentFor() (*codeFilter, error) {
 		t.segs = t.segs[len(older):]
 		return nil, nil
 	}
-	if t.oldCodes != nil { // built with the stored-index filter, of the same segments
+	if t.oldCodes != nil { // built with the stored-index filter
 		return t.oldCodes, nil
 	}
-	return t.loadCodeFilter(older)
+	_, c, err := t.scanStored(false, true)
+	return c, err
 }

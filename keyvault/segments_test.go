@@ -35,6 +35,33 @@ func segmentsOf(t *testing.T, db *sql.DB, domain string) []int {
 	return out
 }
 
+// segmentNames returns every segment as "id domain", in id order.
+func segmentNames(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	var out []string
+	rows, err := db.Query(`SELECT s.id || ' ' || d.name FROM map_segments s JOIN domains d ON d.id = s.domain ORDER BY s.id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		out = append(out, s)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// segmentVault returns a vault whose runs write batches of 16 links and
+// make a segment from 50 new links, and its raw database.
+func segmentVault(t *testing.T) (*Vault, *sql.DB) {
+	smallBatches(t, 16)
+	smallSegments(t, 50)
+	v, path := newVault(t)
+	db := rawDB(t, path)
+	t.Cleanup(func() { db.Close() })
+	return v, db
+}
+
 // linkRun links synthNID(i) to testCode(prefix, i) for each i in one
 // transaction and returns its counts; an error from Link or Commit is
 // returned, with the transaction rolled back.
@@ -67,11 +94,7 @@ func span(from, to int) []int {
 // a segment of its own; every look-up, write, withdrawal and check sees
 // the domain's entries in all its segments as one map.
 func TestSegments(t *testing.T) {
-	smallBatches(t, 16)
-	smallSegments(t, 50)
-	v, path := newVault(t)
-	db := rawDB(t, path)
-	defer db.Close()
+	v, db := segmentVault(t)
 
 	n, e, err := linkRun(t, v, 'K', span(0, 100)...)
 	require.NoError(t, err)
@@ -196,11 +219,7 @@ func TestSegments(t *testing.T) {
 // moves the domain to a new segment, the last, and drops the empty one;
 // a small one stays where it is.
 func TestSegmentOfEmptyDomain(t *testing.T) {
-	smallBatches(t, 16)
-	smallSegments(t, 50)
-	v, path := newVault(t)
-	db := rawDB(t, path)
-	defer db.Close()
+	v, db := segmentVault(t)
 	require.NoError(t, v.AddDomain("later", SchemeKeyed))
 	require.NoError(t, v.AddDomain("small", SchemeKeyed))
 	require.NoError(t, v.AddDomain("last", SchemeKeyed))
@@ -215,20 +234,11 @@ func TestSegmentOfEmptyDomain(t *testing.T) {
 	run(DefaultDomain, span(0, 60))
 	run("small", span(0, 10))
 	run("last", span(0, 60))
-	var got []string
-	rows, err := db.Query(`SELECT s.id || ' ' || d.name FROM map_segments s JOIN domains d ON d.id = s.domain ORDER BY s.id`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var s string
-		require.NoError(t, rows.Scan(&s))
-		got = append(got, s)
-	}
-	require.NoError(t, rows.Err())
-	assert.Equal(t, []string{"2 later", "3 small", "5 default", "6 last"}, got, "last was last until default moved")
+	assert.Equal(t, []string{"2 later", "3 small", "5 default", "6 last"}, segmentNames(t, db), "last was last until default moved")
 	assert.Equal(t, []int{60}, segmentsOf(t, db, DefaultDomain))
 	assert.Equal(t, []int{10}, segmentsOf(t, db, "small"))
 	assert.Equal(t, []int{60}, segmentsOf(t, db, "last"))
-	_, err = v.Verify(t.Context(), VerifyOptions{})
+	_, err := v.Verify(t.Context(), VerifyOptions{})
 	require.NoError(t, err)
 }
 

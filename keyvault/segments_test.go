@@ -308,3 +308,60 @@ func TestVerifySegments(t *testing.T) {
 		})
 	}
 }
+
+// Compact merges a domain's segments into one, keeping every link, its
+// state and the log; a key in two segments is damage and changes nothing.
+func TestCompact(t *testing.T) {
+	v, db := segmentVault(t)
+	old := mergeChunk
+	mergeChunk = 7 // many chunks a segment
+	t.Cleanup(func() { mergeChunk = old })
+	for _, wave := range [][]int{span(0, 100), span(100, 170), span(170, 260)} {
+		_, _, err := linkRun(t, v, 'K', wave...)
+		require.NoError(t, err)
+	}
+	require.NoError(t, v.AddDomain("survey", SchemeKeyed))
+	require.Equal(t, []int{100, 70, 90}, segmentsOf(t, db, DefaultDomain))
+	_, err := v.Withdraw(t.Context(), []Person{{"nid", synthNID(120)}}, Entry{Purpose: "test"})
+	require.NoError(t, err)
+
+	_, err = v.Compact(t.Context(), "nope", Entry{})
+	require.ErrorIs(t, err, ErrNoDomain)
+	rep, err := v.Compact(t.Context(), "", Entry{Purpose: "after wave 3"})
+	require.NoError(t, err)
+	assert.Equal(t, CompactReport{Domains: 1, Segments: 3, Links: 260}, rep)
+	assert.Equal(t, []int{260}, segmentsOf(t, db, DefaultDomain))
+	assert.Equal(t, []string{"4 survey", "5 default"}, segmentNames(t, db))
+	es, err := v.Entries()
+	require.NoError(t, err)
+	last := es[len(es)-1]
+	assert.Equal(t, "compact", last.Action)
+	assert.Equal(t, "after wave 3", last.Purpose)
+	rv, err := v.Verify(t.Context(), VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{LinkActive: 259, LinkWithdrawn: 1}, rv.Links)
+	for _, i := range []int{0, 99, 100, 169, 259} {
+		refs, err := v.FindCode(testCode('K', i))
+		require.NoError(t, err)
+		require.Len(t, refs, 1, "code %d", i)
+		assert.Equal(t, synthNID(i), refs[0].Identifier)
+	}
+	codes, err := v.WithdrawnCodes(DefaultDomain)
+	require.NoError(t, err)
+	assert.Equal(t, []string{testCode('K', 120)}, codes)
+	n, e, err := linkRun(t, v, 'K', append(span(0, 20), span(300, 310)...)...)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int{10, 20}, [2]int{n, e})
+
+	rep, err = v.Compact(t.Context(), DefaultDomain, Entry{})
+	require.NoError(t, err)
+	assert.Equal(t, CompactReport{}, rep, "one segment: nothing to merge")
+
+	// Damage: a code in two segments.
+	mustExec(t, db, `INSERT INTO map_segments (id, domain) VALUES (9, 1)`)
+	mustExec(t, db, `INSERT INTO link_codes SELECT 9, code, link FROM link_codes WHERE seg = 5 LIMIT 1`)
+	before := segmentNames(t, db)
+	_, err = v.Compact(t.Context(), "", Entry{})
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Equal(t, before, segmentNames(t, db), "unchanged")
+}

@@ -138,6 +138,7 @@ var vaultCommands = []struct {
 	{"verify", "[--head HASH]", "check the file, key slots, every link and the access log", runVaultVerify},
 	{"job", "--domain D --recipient AGE1... --purpose TEXT --out FILE", "grant a distributed pipeline a job (encrypted to its workers)", runVaultJob},
 	{"import", "LINKS...", "record the links a job's workers made (one transaction)", runVaultImport},
+	{"compact", "[--domain NAME]", "merge each domain's map segments into one (faster look-ups and re-runs)", runVaultCompact},
 	{"retention", "DATE|none", "set the date after which the key must be destroyed", runVaultRetention},
 	{"destroy", "--purpose TEXT [--yes]", "destroy the key for good (crypto-shredding); the log remains", runVaultDestroy},
 }

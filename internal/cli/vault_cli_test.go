@@ -253,3 +253,35 @@ func TestRetentionAndDestroyCLI(t *testing.T) {
 		assert.Contains(t, r.stderr, "destroyed")
 	}
 }
+
+func TestCompactCLI(t *testing.T) {
+	dir, env := setup(t)
+	in := filepath.Join(dir, "in.csv")
+	ids := synthIDs(t, 2)
+	require.NoError(t, os.WriteFile(in, []byte("fnr,x\n"+ids[0]+",1\n"+ids[1]+",2\n"), 0o600))
+	r := pk(t, env, "", "pseudonymize", "--id", "fnr", "--keep", "x", in, filepath.Join(dir, "out.csv"))
+	require.Equal(t, 0, r.code, r.stderr)
+	r = pk(t, env, "", "vault", "compact")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "nothing to compact")
+
+	// A second segment, as a large run makes (runs here are small).
+	db := rawVaultDB(t, env["PSEUDOKIT_VAULT"])
+	_, err := db.Exec(`INSERT INTO map_segments (id, domain) VALUES (7, 1)`)
+	require.NoError(t, err)
+	db.Close()
+	r = pk(t, env, "", "vault", "compact", "--domain", "default", "--purpose", "after wave 2")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "merged 2 map segments of 1 domain(s), 2 links")
+	r = pk(t, env, "", "vault", "log", "--action", "compact")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "after wave 2")
+	r = pk(t, env, "", "vault", "verify")
+	require.Equal(t, 0, r.code, r.stderr)
+
+	r = pk(t, env, "", "vault", "compact", "--domain", "nope")
+	assert.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.stderr, "nope")
+	r = pk(t, env, "", "vault", "compact", "extra")
+	assert.Equal(t, ExitUsage, r.code)
+}

@@ -43,6 +43,35 @@ func runVaultRetention(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
+func runVaultCompact(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "vault compact", "[flags]")
+	var vf vaultFlags
+	vf.add(fs)
+	domain := fs.String("domain", "", "only this domain (default: every domain)")
+	purpose := fs.String("purpose", "", "why (for the access log)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("vault compact takes no arguments")
+	}
+	v, err := vf.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	rep, err := v.Compact(ctx, *domain, keyvault.Entry{Purpose: *purpose})
+	if err != nil {
+		return vaultErr(err)
+	}
+	if rep.Domains == 0 {
+		fmt.Fprintln(e.Stderr, "pseudokit: nothing to compact: every domain has one map segment")
+		return nil
+	}
+	fmt.Fprintf(e.Stderr, "pseudokit: merged %d map segments of %d domain(s), %d links, into one segment each\n", rep.Segments, rep.Domains, rep.Links)
+	return nil
+}
+
 // destructionRecord is what 'vault destroy --receipt' writes.
 type destructionRecord struct {
 	Vault     string    `json:"vault"`

@@ -34,7 +34,8 @@ import (
 //     too (writeBatch);
 //   - Assign looks the code up in every segment first.
 //
-// Verify checks that no key appears twice in a domain.
+// Verify checks that no key appears twice in a domain. Compact merges a
+// domain's segments into one (vault compact).
 
 // segmentMin is how many new links a bulk run must load for a segment of
 // its own; maxSegments bounds a domain's segments (each look-up probes

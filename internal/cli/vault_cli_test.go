@@ -201,15 +201,22 @@ func TestVaultLogAndVerifyCLI(t *testing.T) {
 	assert.Contains(t, r.stderr, "access log integrity check failed at entry 2")
 }
 
-func TestRetentionAndDestroyCLI(t *testing.T) {
+// twoLinkVault returns setup's directory and environment after a run
+// that links two persons from the directory's in.csv.
+func twoLinkVault(t *testing.T) (string, map[string]string) {
 	dir, env := setup(t)
 	in := filepath.Join(dir, "in.csv")
 	ids := synthIDs(t, 2)
 	require.NoError(t, os.WriteFile(in, []byte("fnr,x\n"+ids[0]+",1\n"+ids[1]+",2\n"), 0o600))
 	r := pk(t, env, "", "pseudonymize", "--id", "fnr", "--keep", "x", in, filepath.Join(dir, "out.csv"))
 	require.Equal(t, 0, r.code, r.stderr)
+	return dir, env
+}
 
-	r = pk(t, env, "", "vault", "retention", "2001-01-31", "--purpose", "REK 2000/1")
+func TestRetentionAndDestroyCLI(t *testing.T) {
+	dir, env := twoLinkVault(t)
+
+	r := pk(t, env, "", "vault", "retention", "2001-01-31", "--purpose", "REK 2000/1")
 	require.Equal(t, 0, r.code, r.stderr)
 	r = pk(t, env, "", "vault", "info")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -245,7 +252,7 @@ func TestRetentionAndDestroyCLI(t *testing.T) {
 	require.Len(t, es, 1)
 	assert.Equal(t, "retention over", es[0]["purpose"])
 	for _, args := range [][]string{
-		{"pseudonymize", "--id", "fnr", "--keep", "x", in, filepath.Join(dir, "again.csv")},
+		{"pseudonymize", "--id", "fnr", "--keep", "x", filepath.Join(dir, "in.csv"), filepath.Join(dir, "again.csv")},
 		{"reveal", "--purpose", "x", withCheck(t, "K0000000000000000")},
 	} {
 		r = pk(t, env, "", args...)
@@ -255,13 +262,8 @@ func TestRetentionAndDestroyCLI(t *testing.T) {
 }
 
 func TestCompactCLI(t *testing.T) {
-	dir, env := setup(t)
-	in := filepath.Join(dir, "in.csv")
-	ids := synthIDs(t, 2)
-	require.NoError(t, os.WriteFile(in, []byte("fnr,x\n"+ids[0]+",1\n"+ids[1]+",2\n"), 0o600))
-	r := pk(t, env, "", "pseudonymize", "--id", "fnr", "--keep", "x", in, filepath.Join(dir, "out.csv"))
-	require.Equal(t, 0, r.code, r.stderr)
-	r = pk(t, env, "", "vault", "compact")
+	_, env := twoLinkVault(t)
+	r := pk(t, env, "", "vault", "compact")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "nothing to compact")
 
